@@ -1,6 +1,8 @@
-package io.switchboard.bpf;
+package io.switchboard.netns;
 
 import io.switchboard.libc.Libc;
+
+import io.switchboard.bpf.BpfException;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
