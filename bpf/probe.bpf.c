@@ -2,7 +2,8 @@
 /*
  * probe: the smallest program that proves the toolchain end to end. It counts every frame it sees
  * by L4 protocol (packets and bytes) and drops UDP datagrams whose destination port is listed in
- * probe_drop_ports. Everything else passes untouched.
+ * probe_drop_ports. Everything else passes untouched. Twins on tc and on a cgroup connect hook let the
+ * tests prove each kind of attachment.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -102,6 +103,22 @@ int probe_xdp(struct xdp_md *ctx)
 		probe_count(PROBE_SLOT_OTHER, bytes);
 		return XDP_PASS;
 	}
+}
+
+/* The same count on a tc hook: every frame passes (TC_ACT_OK). */
+SEC("tc")
+int probe_tc(struct __sk_buff *skb)
+{
+	probe_count(PROBE_SLOT_TC, skb->len);
+	return 0; /* TC_ACT_OK */
+}
+
+/* Counts connect() calls of the attached cgroup's processes; every call proceeds. */
+SEC("cgroup/connect4")
+int probe_connect4(struct bpf_sock_addr *ctx)
+{
+	probe_count(PROBE_SLOT_CONNECT, 1);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -11,7 +11,9 @@ enum probe_slot {
 	PROBE_SLOT_ICMP = 2,
 	PROBE_SLOT_OTHER = 3,
 	PROBE_SLOT_DROPPED = 4,
-	PROBE_SLOT_COUNT = 5,
+	PROBE_SLOT_TC = 5,
+	PROBE_SLOT_CONNECT = 6,
+	PROBE_SLOT_COUNT = 7,
 };
 
 struct probe_counter {

@@ -20,6 +20,8 @@ final class ProbeMaps
     static final int SLOT_ICMP = 2;
     static final int SLOT_OTHER = 3;
     static final int SLOT_DROPPED = 4;
+    static final int SLOT_TC = 5;
+    static final int SLOT_CONNECT = 6;
 
     private ProbeMaps()
     {
