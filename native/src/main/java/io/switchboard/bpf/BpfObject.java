@@ -25,6 +25,7 @@ public final class BpfObject implements AutoCloseable
 {
     /** {@code struct bpf_object_open_opts} up to {@code object_name}: {@code size_t sz; const char *object_name}. */
     private static final long OPEN_OPTS_SIZE = 16;
+    private static final int BTF_KIND_STRUCT = 4;
 
     private final String name;
     private final Arena arena;
@@ -192,6 +193,49 @@ public final class BpfObject implements AutoCloseable
             throw new BpfException("bpf_map__fd", name + "/" + mapName, fd);
         }
         return BpfMap.ofObject(mapName, fd, spec);
+    }
+
+    /**
+     * The struct {@code structName} as this object's BTF describes it (objects are built with {@code -g}).
+     *
+     * @throws BpfException if the object has no BTF or no such struct.
+     */
+    public BtfStruct btfStruct(final String structName)
+    {
+        final MemorySegment btf = Libbpf.bpf_object__btf(handle);
+        if (btf.address() == 0)
+        {
+            throw BpfException.of("bpf_object__btf", name, "the object carries no BTF (build it with -g)");
+        }
+        final int typeId;
+        try (Arena scratch = Arena.ofConfined())
+        {
+            typeId = Libbpf.btf__find_by_name_kind(btf, scratch.allocateFrom(structName), BTF_KIND_STRUCT);
+        }
+        if (typeId < 0)
+        {
+            throw new BpfException("btf__find_by_name_kind", name + ": struct " + structName, typeId);
+        }
+        // struct btf_type { __u32 name_off; __u32 info; __u32 size; } then vlen x btf_member
+        final MemorySegment type = Libbpf.btf__type_by_id(btf, typeId).reinterpret(12);
+        final int info = type.get(ValueLayout.JAVA_INT, 4);
+        final int memberCount = info & 0xFFFF;
+        final boolean bitfields = (info >>> 31) != 0;
+        final long size = Integer.toUnsignedLong(type.get(ValueLayout.JAVA_INT, 8));
+        // struct btf_member { __u32 name_off; __u32 type; __u32 offset; }
+        final MemorySegment members = type.reinterpret(12L + 12L * memberCount).asSlice(12);
+        final List<BtfStruct.Member> result = new ArrayList<>(memberCount);
+        for (int i = 0; i < memberCount; i++)
+        {
+            final int nameOffset = members.get(ValueLayout.JAVA_INT, i * 12L);
+            final int memberType = members.get(ValueLayout.JAVA_INT, i * 12L + 4);
+            final int rawOffset = members.get(ValueLayout.JAVA_INT, i * 12L + 8);
+            final long bitOffset = bitfields ? rawOffset & 0xFFFFFF : Integer.toUnsignedLong(rawOffset);
+            final String memberName = Libbpf.btf__name_by_offset(btf, nameOffset).reinterpret(Integer.MAX_VALUE)
+                .getString(0);
+            result.add(new BtfStruct.Member(memberName, bitOffset / 8, Libbpf.btf__resolve_size(btf, memberType)));
+        }
+        return new BtfStruct(structName, size, List.copyOf(result));
     }
 
     /** Names of the object's maps, including libbpf's internal ones ({@code .rodata}, …). */

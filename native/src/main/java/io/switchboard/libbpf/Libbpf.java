@@ -786,4 +786,102 @@ public final class Libbpf
             throw unreachable(ex);
         }
     }
+
+    // -------------------------------------------------------------------------------------------- BTF
+
+    private static final class bpf_object__btf
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_POINTER, C_POINTER);
+        static final MemorySegment ADDR = findOrThrow("bpf_object__btf");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /** {@code struct btf *bpf_object__btf(const struct bpf_object *obj)}: NULL when the object has no BTF. */
+    public static MemorySegment bpf_object__btf(final MemorySegment obj)
+    {
+        try
+        {
+            return (MemorySegment)bpf_object__btf.HANDLE.invokeExact(obj);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class btf__find_by_name_kind
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_INT);
+        static final MemorySegment ADDR = findOrThrow("btf__find_by_name_kind");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    public static int btf__find_by_name_kind(final MemorySegment btf, final MemorySegment name, final int kind)
+    {
+        try
+        {
+            return (int)btf__find_by_name_kind.HANDLE.invokeExact(btf, name, kind);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class btf__type_by_id
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_POINTER, C_POINTER, C_INT);
+        static final MemorySegment ADDR = findOrThrow("btf__type_by_id");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    public static MemorySegment btf__type_by_id(final MemorySegment btf, final int typeId)
+    {
+        try
+        {
+            return (MemorySegment)btf__type_by_id.HANDLE.invokeExact(btf, typeId);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class btf__name_by_offset
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_POINTER, C_POINTER, C_INT);
+        static final MemorySegment ADDR = findOrThrow("btf__name_by_offset");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    public static MemorySegment btf__name_by_offset(final MemorySegment btf, final int offset)
+    {
+        try
+        {
+            return (MemorySegment)btf__name_by_offset.HANDLE.invokeExact(btf, offset);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class btf__resolve_size
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_POINTER, C_INT);
+        static final MemorySegment ADDR = findOrThrow("btf__resolve_size");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    public static long btf__resolve_size(final MemorySegment btf, final int typeId)
+    {
+        try
+        {
+            return (long)btf__resolve_size.HANDLE.invokeExact(btf, typeId);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
 }
