@@ -225,9 +225,11 @@ class MaglevTableBuilderTest
 
             int removedSlots = 0;
             int otherSlotsMoved = 0;
+            int stale = 0;
             for (int slot = 0; slot < tableSize; slot++)
             {
-                assertThat(after[slot]).isNotEqualTo(removed.id()).isNotZero();
+                // Counted, not asserted per slot: AssertJ per slot costs seconds at M = 131071.
+                stale += after[slot] == removed.id() || after[slot] == 0 ? 1 : 0;
                 if (before[slot] == removed.id())
                 {
                     removedSlots++;
@@ -238,6 +240,7 @@ class MaglevTableBuilderTest
                 }
             }
             assertThat(removedSlots).isPositive();
+            assertThat(stale).as("slots still on %s or empty", removed).isZero();
             worst = Math.max(worst, (double)otherSlotsMoved / (tableSize - removedSlots));
         }
         return worst;
