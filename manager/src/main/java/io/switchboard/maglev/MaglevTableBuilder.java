@@ -31,22 +31,22 @@ public final class MaglevTableBuilder
     private final TableSizes sizes;
 
     // Per backend, indexed by input position.
-    private Backend[] backends = new Backend[INITIAL_CAPACITY];
-    private long[] offsetHashes = new long[INITIAL_CAPACITY];
-    private long[] skipHashes = new long[INITIAL_CAPACITY];
+    private Backend[] backends;
+    private long[] offsetHashes;
+    private long[] skipHashes;
     // Input positions in hash order, then in id order (to find duplicate ids).
-    private int[] hashOrder = new int[INITIAL_CAPACITY];
-    private int[] idOrder = new int[INITIAL_CAPACITY];
+    private int[] hashOrder;
+    private int[] idOrder;
     // Per weighted backend, indexed by turn (hash order, weight-0 backends left out).
-    private int[] ids = new int[INITIAL_CAPACITY];
-    private int[] cursors = new int[INITIAL_CAPACITY];
-    private int[] skips = new int[INITIAL_CAPACITY];
-    private int[] weights = new int[INITIAL_CAPACITY];
-    private long[] credits = new long[INITIAL_CAPACITY];
-    private int[] quotas = new int[INITIAL_CAPACITY];
-    private long[] remainders = new long[INITIAL_CAPACITY];
+    private int[] ids;
+    private int[] cursors;
+    private int[] skips;
+    private int[] weights;
+    private long[] credits;
+    private int[] quotas;
+    private long[] remainders;
     // Turns by descending quota remainder, then ascending turn: who gets the slots that rounding down left.
-    private int[] remainderOrder = new int[INITIAL_CAPACITY];
+    private int[] remainderOrder;
 
     // Created once: a capturing lambda made per build would allocate.
     private final PositionOrder byHash = this::compareByHash;
@@ -61,6 +61,7 @@ public final class MaglevTableBuilder
     {
         this.hash = hash;
         this.sizes = sizes;
+        allocateScratch(INITIAL_CAPACITY);
     }
 
     /** The backend hash this builder places backends with. */
@@ -306,12 +307,15 @@ public final class MaglevTableBuilder
 
     private void ensureCapacity(final int count)
     {
-        if (count <= ids.length)
+        if (count > ids.length)
         {
-            return;
+            // Grow to a power of two so that a service growing one endpoint at a time reallocates rarely.
+            allocateScratch(Integer.highestOneBit(count - 1) << 1);
         }
-        // Grow to a power of two so that a service growing one endpoint at a time reallocates rarely.
-        final int capacity = Integer.highestOneBit(count - 1) << 1;
+    }
+
+    private void allocateScratch(final int capacity)
+    {
         backends = new Backend[capacity];
         offsetHashes = new long[capacity];
         skipHashes = new long[capacity];
