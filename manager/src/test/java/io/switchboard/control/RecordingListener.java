@@ -1,0 +1,41 @@
+package io.switchboard.control;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.switchboard.control.codecs.ObjectKind;
+import io.switchboard.control.codecs.SourceKind;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Records what the adapter delivered, in order, as readable lines. */
+final class RecordingListener implements DesiredStateListener
+{
+    final List<String> events = new ArrayList<>();
+    final List<HasMetadata> objects = new ArrayList<>();
+
+    @Override
+    public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
+    {
+        events.add("upsert " + source + " " + snapshotId + " " + kind + " " + object.getMetadata().getNamespace() +
+            "/" + object.getMetadata().getName());
+        objects.add(object);
+    }
+
+    @Override
+    public void onDelete(final SourceKind source, final ObjectKind kind, final String namespace, final String name)
+    {
+        events.add("delete " + source + " " + kind + " " + namespace + "/" + name);
+    }
+
+    @Override
+    public void onSnapshotBegin(final SourceKind source, final long snapshotId)
+    {
+        events.add("begin " + source + " " + snapshotId);
+    }
+
+    @Override
+    public void onSnapshotEnd(final SourceKind source, final long snapshotId, final int objectCount)
+    {
+        events.add("end " + source + " " + snapshotId + " " + objectCount);
+    }
+}
