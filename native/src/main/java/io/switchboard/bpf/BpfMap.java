@@ -23,7 +23,13 @@ public final class BpfMap implements AutoCloseable
     /** Replace only; fail with ENOENT if absent. */
     public static final long BPF_EXIST = 2;
 
+    /** Creation flag: the map may be an inner map whose max_entries differs from the template's. */
+    public static final int BPF_F_INNER_MAP = 1 << 12;
+    /** Creation flag for hash maps: elements allocated on update, never reused while a reader holds one. */
+    public static final int BPF_F_NO_PREALLOC = 1;
+
     private static final int ENOENT = 2;
+    private static final long CREATE_OPTS_SIZE = 48;
     private static final int MAP_INFO_SIZE = 88;
     private static final long BATCH_OPTS_SIZE = 24;
 
@@ -62,11 +68,65 @@ public final class BpfMap implements AutoCloseable
     public static BpfMap openPinned(final Path pin, final MapSpec spec)
     {
         Bpf.require();
-        final int fd = BpfFiles.objGet(pin);
+        return adopt(pin.toString(), BpfFiles.objGet(pin), spec);
+    }
+
+    /**
+     * Creates a map outside any object (for inner maps and benchmarks).
+     *
+     * @throws BpfException with the kernel's errno when the map cannot be created.
+     */
+    public static BpfMap create(final String name, final MapSpec spec, final int maxEntries)
+    {
+        return create(name, spec, maxEntries, 0);
+    }
+
+    /**
+     * Creates a map with {@code BPF_F_*} creation flags, for example {@link #BPF_F_INNER_MAP} for an
+     * inner table whose size may differ from the template's.
+     */
+    public static BpfMap create(final String name, final MapSpec spec, final int maxEntries, final int mapFlags)
+    {
+        Bpf.require();
+        final int fd;
+        try (Arena scratch = Arena.ofConfined())
+        {
+            // struct bpf_map_create_opts: sz, btf_fd, btf_key/value/vmlinux type ids, inner_map_fd, map_flags
+            final MemorySegment opts = scratch.allocate(CREATE_OPTS_SIZE, 8);
+            opts.set(ValueLayout.JAVA_LONG, 0, CREATE_OPTS_SIZE);
+            opts.set(ValueLayout.JAVA_INT, 28, mapFlags);
+            fd = Libbpf.bpf_map_create(spec.type().id(), scratch.allocateFrom(name), spec.keySize(),
+                spec.valueSize(), maxEntries, opts);
+        }
+        if (fd < 0)
+        {
+            throw new BpfException("bpf_map_create", name, fd);
+        }
+        return new BpfMap(name, fd, true);
+    }
+
+    /**
+     * Opens the map with kernel id {@code id} (for example an inner map found in a map of maps) and
+     * checks it against {@code spec}.
+     */
+    public static BpfMap openById(final int id, final MapSpec spec)
+    {
+        Bpf.require();
+        final int fd = Libbpf.bpf_map_get_fd_by_id(id);
+        if (fd < 0)
+        {
+            throw new BpfException("bpf_map_get_fd_by_id", "map id " + id, fd);
+        }
+        return adopt("map id " + id, fd, spec);
+    }
+
+    /** Wraps a descriptor this process now owns; closes it if the map does not match {@code spec}. */
+    private static BpfMap adopt(final String name, final int fd, final MapSpec spec)
+    {
         final BpfMap map;
         try
         {
-            map = new BpfMap(pin.toString(), fd, true);
+            map = new BpfMap(name, fd, true);
         }
         catch (final RuntimeException ex)
         {
@@ -83,27 +143,6 @@ public final class BpfMap implements AutoCloseable
             throw ex;
         }
         return map;
-    }
-
-    /**
-     * Creates a map outside any object (for inner maps and benchmarks).
-     *
-     * @throws BpfException with the kernel's errno when the map cannot be created.
-     */
-    public static BpfMap create(final String name, final MapSpec spec, final int maxEntries)
-    {
-        Bpf.require();
-        final int fd;
-        try (Arena scratch = Arena.ofConfined())
-        {
-            fd = Libbpf.bpf_map_create(spec.type().id(), scratch.allocateFrom(name), spec.keySize(),
-                spec.valueSize(), maxEntries, MemorySegment.NULL);
-        }
-        if (fd < 0)
-        {
-            throw new BpfException("bpf_map_create", name, fd);
-        }
-        return new BpfMap(name, fd, true);
     }
 
     private static MapInfo readInfo(final int fd, final String name)

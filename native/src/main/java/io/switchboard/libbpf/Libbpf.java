@@ -556,6 +556,27 @@ public final class Libbpf
 
     // ---------------------------------------------------------------------------------- bpffs and info
 
+    private static final class bpf_map_get_fd_by_id
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_INT);
+        static final MemorySegment ADDR = findOrThrow("bpf_map_get_fd_by_id");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /** {@code int bpf_map_get_fd_by_id(__u32 id)}: a new descriptor of the map with that kernel id. */
+    public static int bpf_map_get_fd_by_id(final int id)
+    {
+        try
+        {
+            return (int)bpf_map_get_fd_by_id.HANDLE.invokeExact(id);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+
     private static final class bpf_obj_pin
     {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_INT, C_POINTER);
