@@ -47,18 +47,22 @@ public final class EndpointCategorizer
      * Categorizes the endpoints of one service port (one family).
      *
      * @param endpoints           all endpoints of the service port, with their hints
-     * @param internalPolicyLocal internalTrafficPolicy is Local
-     * @param externalPolicyLocal externalTrafficPolicy is Local (on an externally accessible Service)
-     * @param topology            this node's name and zone, and whether same-node hints are honoured
+     * @param internalPolicyLocal  internalTrafficPolicy is Local
+     * @param externalPolicyLocal  externalTrafficPolicy is Local (on an externally accessible Service)
+     * @param externallyAccessible the service port has a nodePort, a load balancer VIP or an externalIP
+     * @param topology             this node's name and zone, and whether same-node hints are honoured
      */
     public static Categories categorize(
         final List<EndpointCandidate> endpoints,
         final boolean internalPolicyLocal,
         final boolean externalPolicyLocal,
+        final boolean externallyAccessible,
         final Topology topology)
     {
-        final boolean usesClusterEndpoints = !internalPolicyLocal || !externalPolicyLocal;
-        final boolean usesLocalEndpoints = internalPolicyLocal || externalPolicyLocal;
+        // External traffic needs Cluster endpoints even under externalTrafficPolicy Local: traffic from this
+        // node's pods and host to an external address is short-circuited to them, as kube-proxy does.
+        final boolean usesClusterEndpoints = !internalPolicyLocal || externallyAccessible;
+        final boolean usesLocalEndpoints = internalPolicyLocal || (externalPolicyLocal && externallyAccessible);
 
         List<ServiceEndpoint> cluster = List.of();
         boolean hasAnyEndpoints = false;

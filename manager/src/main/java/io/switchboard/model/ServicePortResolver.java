@@ -61,6 +61,8 @@ public final class ServicePortResolver
         final List<EndpointCandidate> candidates = candidates(port, slices, node.nodeName());
         final List<ServiceEndpoint> internal = new ArrayList<>();
         final List<ServiceEndpoint> external = new ArrayList<>();
+        final List<ServiceEndpoint> clusterWide = new ArrayList<>();
+        final boolean externallyAccessible = 0 != port.nodePort() || !service.loadBalancerVips().isEmpty() || !service.externalIPs().isEmpty();
         final Set<IpFamily> familiesWithAnyEndpoints = EnumSet.noneOf(IpFamily.class);
         final Map<IpFamily, Integer> localReady = new EnumMap<>(IpFamily.class);
         for (final IpFamily family : IpFamily.values())
@@ -71,9 +73,10 @@ public final class ServicePortResolver
                 continue;
             }
             final EndpointCategorizer.Categories categories = EndpointCategorizer.categorize(
-                ofFamily, service.internalPolicyLocal(), service.externalPolicyLocal(), node.topology());
+                ofFamily, service.internalPolicyLocal(), service.externalPolicyLocal(), externallyAccessible, node.topology());
             internal.addAll(service.internalPolicyLocal() ? categories.local() : categories.cluster());
             external.addAll(service.externalPolicyLocal() ? categories.local() : categories.cluster());
+            clusterWide.addAll(categories.cluster());
             if (categories.hasAnyEndpoints())
             {
                 familiesWithAnyEndpoints.add(family);
@@ -86,11 +89,13 @@ public final class ServicePortResolver
         }
         internal.sort(ServiceEndpoint.ORDER);
         external.sort(ServiceEndpoint.ORDER);
+        clusterWide.sort(ServiceEndpoint.ORDER);
         return new ServicePortState(
             key,
             frontends(service, port, node),
             new EndpointSelection(internal, familiesWithAnyEndpoints),
             new EndpointSelection(external, familiesWithAnyEndpoints),
+            new EndpointSelection(clusterWide, familiesWithAnyEndpoints),
             service.affinityTimeoutSeconds(),
             service.sourceRanges(),
             service.healthCheckNodePort(),

@@ -11,6 +11,9 @@ import java.util.Map;
  * @param frontends              where it answers (ClusterIPs, NodePorts on node addresses, LB VIPs, externalIPs)
  * @param internal               endpoints for ClusterIP traffic (internalTrafficPolicy)
  * @param external               endpoints for NodePort, LB and externalIP traffic (externalTrafficPolicy)
+ * @param clusterWide            endpoints Cluster policy chooses; under externalTrafficPolicy Local, external
+ *                               traffic that starts on this node (its pods, its host) uses these instead of
+ *                               {@code external}, as kube-proxy short-circuits it. Empty when no traffic uses it.
  * @param affinityTimeoutSeconds ClientIP session affinity timeout, 0 for none
  * @param sourceRanges           {@code loadBalancerSourceRanges} for LB frontends, empty when unrestricted
  * @param healthCheckNodePort    the health check port (LoadBalancer with externalTrafficPolicy Local), else 0
@@ -22,6 +25,7 @@ public record ServicePortState(
     List<Frontend> frontends,
     EndpointSelection internal,
     EndpointSelection external,
+    EndpointSelection clusterWide,
     int affinityTimeoutSeconds,
     List<Cidr> sourceRanges,
     int healthCheckNodePort,
