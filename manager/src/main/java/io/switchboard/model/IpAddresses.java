@@ -53,9 +53,50 @@ public final class IpAddresses
         return address;
     }
 
-    /** The textual form used in messages and keys (compressed IPv6, no host name). */
+    /** The textual form used in messages and keys: dotted quad, or RFC 5952 compressed IPv6 (as kubectl shows it). */
     public static String format(final InetAddress address)
     {
-        return address.getHostAddress();
+        if (address instanceof Inet4Address)
+        {
+            return address.getHostAddress();
+        }
+        final byte[] bytes = address.getAddress();
+        final int[] groups = new int[8];
+        for (int i = 0; i < 8; i++)
+        {
+            groups[i] = ((bytes[2 * i] & 0xff) << 8) | (bytes[2 * i + 1] & 0xff);
+        }
+        // RFC 5952: the longest run of two or more zero groups (the first on a tie) becomes "::".
+        int bestStart = -1;
+        int bestLength = 1;
+        for (int i = 0; i < 8; i++)
+        {
+            int length = 0;
+            while (i + length < 8 && 0 == groups[i + length])
+            {
+                length++;
+            }
+            if (length > bestLength)
+            {
+                bestStart = i;
+                bestLength = length;
+            }
+        }
+        final StringBuilder text = new StringBuilder(39);
+        for (int i = 0; i < 8; i++)
+        {
+            if (i == bestStart)
+            {
+                text.append("::");
+                i += bestLength - 1;
+                continue;
+            }
+            if (!text.isEmpty() && ':' != text.charAt(text.length() - 1))
+            {
+                text.append(':');
+            }
+            text.append(Integer.toHexString(groups[i]));
+        }
+        return text.toString();
     }
 }
