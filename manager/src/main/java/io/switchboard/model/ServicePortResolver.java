@@ -94,7 +94,8 @@ public final class ServicePortResolver
             key,
             frontends(service, port, node),
             new EndpointSelection(internal, familiesWithAnyEndpoints),
-            new EndpointSelection(external, familiesWithAnyEndpoints),
+            // Without external frontends the external choice would be meaningless (kube-proxy does not make it).
+            externallyAccessible ? new EndpointSelection(external, familiesWithAnyEndpoints) : EndpointSelection.EMPTY,
             new EndpointSelection(clusterWide, familiesWithAnyEndpoints),
             service.affinityTimeoutSeconds(),
             service.sourceRanges(),

@@ -10,7 +10,8 @@ import java.util.Map;
  * @param key                    the service port
  * @param frontends              where it answers (ClusterIPs, NodePorts on node addresses, LB VIPs, externalIPs)
  * @param internal               endpoints for ClusterIP traffic (internalTrafficPolicy)
- * @param external               endpoints for NodePort, LB and externalIP traffic (externalTrafficPolicy)
+ * @param external               endpoints for NodePort, LB and externalIP traffic (externalTrafficPolicy);
+ *                               {@link EndpointSelection#EMPTY} when the port has no external frontend
  * @param clusterWide            endpoints Cluster policy chooses; under externalTrafficPolicy Local, external
  *                               traffic that starts on this node (its pods, its host) uses these instead of
  *                               {@code external}, as kube-proxy short-circuits it. Empty when no traffic uses it.
