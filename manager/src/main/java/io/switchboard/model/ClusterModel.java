@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The current Services, EndpointSlices and this node, resolved into one {@link ServicePortState} per service
@@ -34,7 +35,6 @@ public final class ClusterModel
     private final Map<NamespacedName, Map<ServicePortKey, ServicePortState>> statesByService = new HashMap<>();
     private final Map<NodePortClaim, NamespacedName> nodePortOwners = new HashMap<>();
     private final Map<FrontendClaim, NamespacedName> frontendOwners = new HashMap<>();
-    private NodeDefinition node;
     private NodeContext nodeContext;
 
     /** An empty model for the node {@code config} describes. */
@@ -174,7 +174,6 @@ public final class ClusterModel
 
     private ModelChanges replaceNode(final NodeDefinition definition)
     {
-        node = definition;
         final NodeContext context = contextFor(definition);
         if (context.equals(nodeContext))
         {
@@ -253,8 +252,8 @@ public final class ClusterModel
     /** NodePorts are held by every Service (another proxy may serve a labelled one); addresses only by programmed ones. */
     private static void forEachClaim(
         final ServiceDefinition service,
-        final java.util.function.Consumer<NodePortClaim> nodePortClaims,
-        final java.util.function.Consumer<FrontendClaim> frontendClaims)
+        final Consumer<NodePortClaim> nodePortClaims,
+        final Consumer<FrontendClaim> frontendClaims)
     {
         for (final ServicePortDefinition port : service.ports())
         {

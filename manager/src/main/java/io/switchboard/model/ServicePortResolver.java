@@ -81,7 +81,7 @@ public final class ServicePortResolver
             {
                 familiesWithAnyEndpoints.add(family);
             }
-            final int localReadyCount = (int)ofFamily.stream().map(EndpointCandidate::endpoint).filter(e -> e.local() && e.ready()).count();
+            final int localReadyCount = (int)ofFamily.stream().map(EndpointCandidate::endpoint).filter(endpoint -> endpoint.local() && endpoint.ready()).count();
             if (localReadyCount > 0)
             {
                 localReady.put(family, localReadyCount);

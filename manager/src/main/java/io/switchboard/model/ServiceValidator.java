@@ -72,8 +72,9 @@ public final class ServiceValidator
             throw reject.at("spec.type", "'" + spec.getType() + "' is not ClusterIP, NodePort, LoadBalancer or ExternalName");
         }
 
-        final List<ServicePortDefinition> ports = ports(reject, spec, type);
         final List<InetAddress> clusterIPs = clusterIPs(reject, spec, type);
+        final String skipReason = skipReason(service, type, clusterIPs);
+        final List<ServicePortDefinition> ports = ports(reject, spec, type, skipReason.isEmpty(), claims);
         final List<InetAddress> externalIPs = addresses(reject, "spec.externalIPs", spec.getExternalIPs());
         final List<InetAddress> loadBalancerVips = loadBalancerVips(reject, service);
         final List<Cidr> sourceRanges = sourceRanges(reject, spec.getLoadBalancerSourceRanges());
@@ -84,7 +85,7 @@ public final class ServiceValidator
         final int healthCheckNodePort = healthCheckNodePort(reject, spec, type == ServiceType.LOAD_BALANCER && externalPolicyLocal, ports);
 
         final ServiceDefinition definition = new ServiceDefinition(
-            name, type, skipReason(service, type, clusterIPs), clusterIPs, externalIPs, loadBalancerVips, sourceRanges,
+            name, type, skipReason, clusterIPs, externalIPs, loadBalancerVips, sourceRanges,
             affinityTimeoutSeconds, internalPolicyLocal, externalPolicyLocal, healthCheckNodePort, ports);
         checkClaims(reject, definition, claims);
         return definition;
@@ -113,7 +114,9 @@ public final class ServiceValidator
         return "";
     }
 
-    private List<ServicePortDefinition> ports(final Rejecter reject, final ServiceSpec spec, final ServiceType type)
+    /** The ports; SCTP is refused on a programmed Service and left out of one that gets no entries anyway. */
+    private List<ServicePortDefinition> ports(
+        final Rejecter reject, final ServiceSpec spec, final ServiceType type, final boolean programmed, final ServiceClaims claims)
     {
         final List<ServicePort> servicePorts = null == spec.getPorts() ? List.of() : spec.getPorts();
         final List<ServicePortDefinition> ports = new ArrayList<>(servicePorts.size());
@@ -129,6 +132,10 @@ public final class ServiceValidator
                 throw reject.at(field + ".name", portName.isEmpty()
                     ? "more than one port is unnamed; ports of a multi-port Service need names"
                     : "'" + portName + "' names more than one port");
+            }
+            if (!programmed && "SCTP".equals(servicePort.getProtocol()))
+            {
+                continue;
             }
             final Protocol protocol = protocol(reject, field + ".protocol", servicePort.getProtocol());
             final int port = reject.port(field + ".port", servicePort.getPort());
@@ -148,6 +155,12 @@ public final class ServiceValidator
             {
                 throw reject.at(field + ".nodePort", nodePort + "/" + protocol + " is already used by spec.ports["
                     + nodePorts.get(nodePort + "/" + protocol) + "]");
+            }
+            final NamespacedName nodePortOwner = 0 == nodePort ? null : claims.nodePortOwner(nodePort, protocol);
+            if (null != nodePortOwner && !nodePortOwner.equals(reject.object()))
+            {
+                throw reject.at(field + ".nodePort",
+                    "port is already allocated: " + nodePort + "/" + protocol + " belongs to Service " + nodePortOwner);
             }
             ports.add(new ServicePortDefinition(portName, protocol, port, nodePort));
         }
@@ -353,25 +366,16 @@ public final class ServiceValidator
         return value;
     }
 
-    /** Refuses nodePorts and frontends that another Service already answers on. */
+    /** Refuses frontends and a health check port that another Service already holds. */
     private static void checkClaims(final Rejecter reject, final ServiceDefinition definition, final ServiceClaims claims)
     {
         final NamespacedName self = definition.name();
-        for (int i = 0; i < definition.ports().size(); i++)
+        // Only programmed Services answer on their addresses; a skipped one holds none.
+        for (final ServicePortDefinition port : definition.programmed() ? definition.ports() : List.<ServicePortDefinition>of())
         {
-            final ServicePortDefinition port = definition.ports().get(i);
-            final NamespacedName nodePortOwner = 0 == port.nodePort() ? null : claims.nodePortOwner(port.nodePort(), port.protocol());
-            if (null != nodePortOwner && !nodePortOwner.equals(self))
-            {
-                throw reject.at("spec.ports[" + i + "].nodePort",
-                    "port is already allocated: " + port.nodePort() + "/" + port.protocol() + " belongs to Service " + nodePortOwner);
-            }
-            if (definition.programmed())
-            {
-                checkFrontendClaims(reject, self, "spec.clusterIPs", definition.clusterIPs(), port, claims);
-                checkFrontendClaims(reject, self, "spec.externalIPs", definition.externalIPs(), port, claims);
-                checkFrontendClaims(reject, self, "status.loadBalancer.ingress", definition.loadBalancerVips(), port, claims);
-            }
+            checkFrontendClaims(reject, self, "spec.clusterIPs", definition.clusterIPs(), port, claims);
+            checkFrontendClaims(reject, self, "spec.externalIPs", definition.externalIPs(), port, claims);
+            checkFrontendClaims(reject, self, "status.loadBalancer.ingress", definition.loadBalancerVips(), port, claims);
         }
         final int healthCheckNodePort = definition.healthCheckNodePort();
         final NamespacedName healthCheckOwner = 0 == healthCheckNodePort ? null : claims.nodePortOwner(healthCheckNodePort, Protocol.TCP);

@@ -59,6 +59,8 @@ final class FrontendResolutionTest
                 new ServiceBuilder(seedClusterIp()).editSpec().withExternalIPs("203.0.113.250").endSpec().build(),
                 Map.of("shop/web-service:/TCP", List.of("CLUSTER_IP 10.96.0.10:80/TCP", "EXTERNAL_IP 203.0.113.250:80/TCP"))),
             Arguments.of("headless (clusterIP None)", service("db", "None", port("pg", "TCP", 5432, 5432)).build(), Map.of()),
+            Arguments.of("headless with an SCTP port is accepted (it gets no entries)",
+                service("diameter", "None", port("sctp", "SCTP", 3868, 3868), port("tcp", "TCP", 3868, 3868)).build(), Map.of()),
             Arguments.of("clusterIP not allocated yet", new ServiceBuilder(seedClusterIp()).editSpec()
                 .withClusterIP(null).withClusterIPs(List.of()).endSpec().build(), Map.of()),
             Arguments.of("ExternalName", new ServiceBuilder()
