@@ -8,11 +8,14 @@
  *      there the L4 field holds the folded pseudo-header sum, so address changes (part of the
  *      pseudo header) pass BPF_F_PSEUDO_HDR and port changes do not.
  * UDP over IPv4 with checksum 0 (none) keeps 0; a computed 0 is sent as 0xffff.
+ * CHECKSUM_COMPLETE skbs (tc on a physical NIC) stay consistent: every rewrite changes a field and
+ * its covering checksum together, so the helpers leave skb->csum as it must be.
  */
 #ifndef SWITCHBOARD_SB_NAT_H
 #define SWITCHBOARD_SB_NAT_H
 
 #include <stddef.h>
+#include <linux/errno.h>
 #include "sb_parse.h"
 #include "sb_csum.h"
 
@@ -124,7 +127,15 @@ static __always_inline int sb_nat_skb(struct __sk_buff *skb, const struct sb_pkt
 
 		if (diff < 0)
 			return (int)diff;
-		ret = bpf_l4_csum_replace(skb, pkt->csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled0);
+		/*
+		 * BPF_F_IPV6 (kernel 6.16+) stops the helper from also adjusting skb->csum of a
+		 * CHECKSUM_COMPLETE skb, which for IPv6 is wrong (the address and the L4 checksum
+		 * changes cancel out). Older kernels reject the flag before touching anything: retry
+		 * without it.
+		 */
+		ret = bpf_l4_csum_replace(skb, pkt->csum_off, 0, diff, BPF_F_PSEUDO_HDR | BPF_F_IPV6 | mangled0);
+		if (ret == -EINVAL)
+			ret = bpf_l4_csum_replace(skb, pkt->csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled0);
 		if (ret)
 			return ret;
 		ret = bpf_skb_store_bytes(skb, addr_off, &to, sizeof(to), 0);
