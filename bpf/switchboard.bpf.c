@@ -274,52 +274,42 @@ int sb_tc_to_client(struct __sk_buff *skb)
 /* Socket hooks                                                                                    */
 /* ---------------------------------------------------------------------------------------------- */
 
-static __always_inline void sb_sock_load6(const struct bpf_sock_addr *ctx, union sb_addr *addr)
+/* The address of a sock_addr context as a union sb_addr (IPv4 becomes v4-mapped). */
+static __always_inline void sb_sock_load(const struct bpf_sock_addr *ctx, int v6, union sb_addr *addr)
 {
+	if (!v6) {
+		sb_addr_set_v4(addr, ctx->user_ip4);
+		return;
+	}
 	addr->w[0] = ctx->user_ip6[0];
 	addr->w[1] = ctx->user_ip6[1];
 	addr->w[2] = ctx->user_ip6[2];
 	addr->w[3] = ctx->user_ip6[3];
 }
 
-static __always_inline void sb_sock_store6(struct bpf_sock_addr *ctx, const union sb_addr *addr)
+static __always_inline void sb_sock_store(struct bpf_sock_addr *ctx, int v6, const union sb_addr *addr, __be16 port)
 {
-	ctx->user_ip6[0] = addr->w[0];
-	ctx->user_ip6[1] = addr->w[1];
-	ctx->user_ip6[2] = addr->w[2];
-	ctx->user_ip6[3] = addr->w[3];
-}
-
-/* connect/sendmsg, IPv4: 1 lets the call proceed (translated or not), 0 refuses it. */
-static __always_inline int sb_sock_forward4(struct bpf_sock_addr *ctx)
-{
-	union sb_addr addr;
-	__be16 port = (__be16)ctx->user_port;
-
-	sb_addr_set_v4(&addr, ctx->user_ip4);
-	switch (sb_sock_xlate(ctx, &addr, &port)) {
-	case SB_SOCK_XLATED:
-		ctx->user_ip4 = addr.w[3];
-		ctx->user_port = port;
-		return 1;
-	case SB_SOCK_REFUSE:
-		bpf_set_retval(-ECONNREFUSED);
-		return 0;
-	default:
-		return 1;
+	if (!v6) {
+		ctx->user_ip4 = addr->w[3];
+	} else {
+		ctx->user_ip6[0] = addr->w[0];
+		ctx->user_ip6[1] = addr->w[1];
+		ctx->user_ip6[2] = addr->w[2];
+		ctx->user_ip6[3] = addr->w[3];
 	}
+	ctx->user_port = port;
 }
 
-static __always_inline int sb_sock_forward6(struct bpf_sock_addr *ctx)
+/* connect/sendmsg: 1 lets the call proceed (translated or not), 0 refuses it with ECONNREFUSED. */
+static __always_inline int sb_sock_forward(struct bpf_sock_addr *ctx, int v6)
 {
-	union sb_addr addr;
 	__be16 port = (__be16)ctx->user_port;
+	union sb_addr addr;
 
-	sb_sock_load6(ctx, &addr);
+	sb_sock_load(ctx, v6, &addr);
 	switch (sb_sock_xlate(ctx, &addr, &port)) {
 	case SB_SOCK_XLATED:
-		sb_sock_store6(ctx, &addr);
-		ctx->user_port = port;
+		sb_sock_store(ctx, v6, &addr, port);
 		return 1;
 	case SB_SOCK_REFUSE:
 		bpf_set_retval(-ECONNREFUSED);
@@ -330,78 +320,63 @@ static __always_inline int sb_sock_forward6(struct bpf_sock_addr *ctx)
 }
 
 /* recvmsg/getpeername: restore the frontend as the peer. Always 1 (these hooks must not fail). */
-static __always_inline int sb_sock_reverse4(struct bpf_sock_addr *ctx)
+static __always_inline int sb_sock_reverse(struct bpf_sock_addr *ctx, int v6)
 {
-	union sb_addr addr;
 	__be16 port = (__be16)ctx->user_port;
-
-	sb_addr_set_v4(&addr, ctx->user_ip4);
-	if (sb_sock_revxlate(ctx, &addr, &port)) {
-		ctx->user_ip4 = addr.w[3];
-		ctx->user_port = port;
-	}
-	return 1;
-}
-
-static __always_inline int sb_sock_reverse6(struct bpf_sock_addr *ctx)
-{
 	union sb_addr addr;
-	__be16 port = (__be16)ctx->user_port;
 
-	sb_sock_load6(ctx, &addr);
-	if (sb_sock_revxlate(ctx, &addr, &port)) {
-		sb_sock_store6(ctx, &addr);
-		ctx->user_port = port;
-	}
+	sb_sock_load(ctx, v6, &addr);
+	if (sb_sock_revxlate(ctx, &addr, &port))
+		sb_sock_store(ctx, v6, &addr, port);
 	return 1;
 }
 
 SEC("cgroup/connect4")
 int sb_sock_connect4(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_forward4(ctx);
+	return sb_sock_forward(ctx, 0);
 }
 
 SEC("cgroup/connect6")
 int sb_sock_connect6(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_forward6(ctx);
+	return sb_sock_forward(ctx, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int sb_sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_forward4(ctx);
+	return sb_sock_forward(ctx, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int sb_sock_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_forward6(ctx);
+	return sb_sock_forward(ctx, 1);
 }
 
 SEC("cgroup/recvmsg4")
 int sb_sock_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_reverse4(ctx);
+	return sb_sock_reverse(ctx, 0);
 }
 
 SEC("cgroup/recvmsg6")
 int sb_sock_recvmsg6(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_reverse6(ctx);
+	return sb_sock_reverse(ctx, 1);
 }
 
 SEC("cgroup/getpeername4")
 int sb_sock_getpeername4(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_reverse4(ctx);
+	return sb_sock_reverse(ctx, 0);
 }
 
 SEC("cgroup/getpeername6")
 int sb_sock_getpeername6(struct bpf_sock_addr *ctx)
 {
-	return sb_sock_reverse6(ctx);
+	return sb_sock_reverse(ctx, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -28,37 +28,28 @@ enum sb_nat_end {
 static __always_inline int sb_nat_xdp_l4(void *l4, void *data_end, const struct sb_pkt *pkt, int end, __be16 port,
 					 __u64 diff)
 {
+	__be16 *ports = l4; /* source, destination: the first 4 bytes of TCP and UDP alike */
+	__u16 *check, sum;
+
 	if (pkt->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = l4;
 
 		if ((void *)(tcp + 1) > data_end)
 			return -1;
-		if (end == SB_NAT_DST) {
-			diff = sb_csum_diff16(diff, tcp->dest, port);
-			tcp->dest = port;
-		} else {
-			diff = sb_csum_diff16(diff, tcp->source, port);
-			tcp->source = port;
-		}
-		tcp->check = sb_csum_apply(tcp->check, diff);
+		check = &tcp->check;
 	} else {
 		struct udphdr *udp = l4;
-		__u16 check;
 
 		if ((void *)(udp + 1) > data_end)
 			return -1;
-		if (end == SB_NAT_DST) {
-			diff = sb_csum_diff16(diff, udp->dest, port);
-			udp->dest = port;
-		} else {
-			diff = sb_csum_diff16(diff, udp->source, port);
-			udp->source = port;
-		}
-		if (udp->check == 0 && pkt->family == SB_AF_INET)
-			return 0;
-		check = sb_csum_apply(udp->check, diff);
-		udp->check = check ? check : 0xffff;
+		check = &udp->check;
 	}
+	diff = sb_csum_diff16(diff, ports[end == SB_NAT_DST], port);
+	ports[end == SB_NAT_DST] = port;
+	if (pkt->proto == IPPROTO_UDP && *check == 0 && pkt->family == SB_AF_INET)
+		return 0; /* no checksum */
+	sum = sb_csum_apply(*check, diff);
+	*check = (sum == 0 && pkt->proto == IPPROTO_UDP) ? 0xffff : sum;
 	return 0;
 }
 
