@@ -12,7 +12,8 @@
  *   - an entry idle longer than its timeout (sb_config, per protocol and TCP state) is a miss;
  *   - a forward entry whose backend is gone from sb_backends (or changed address) is a miss, so a
  *     flow whose backend was removed is balanced again rather than sent to it.
- * last_seen is refreshed at most once a second so that busy flows do not write the entry per packet.
+ * last_seen is refreshed at most once a second so that busy flows do not write the entry per packet;
+ * each refresh also refreshes the other direction's entry of the flow.
  */
 #ifndef SWITCHBOARD_SB_CONNTRACK_H
 #define SWITCHBOARD_SB_CONNTRACK_H
@@ -89,6 +90,39 @@ static __always_inline __u8 sb_ct_next_flags(__u8 flags, const struct sb_pkt *pk
 	return flags;
 }
 
+/*
+ * Refreshes the other direction's entry of the same flow, so that a flow that is busy in one
+ * direction only (a UDP stream, a server push) keeps both entries alive. Called at most once a
+ * second per entry. The peer key follows from this entry: the translated end is in nat_addr.
+ */
+static __always_inline void sb_ct_touch_peer(const struct sb_ct_key *key, const struct sb_ct_value *ct, __u64 now)
+{
+	struct sb_ct_value *peer;
+	struct sb_ct_key peer_key;
+
+	if (key->dir == SB_CT_DIR_FORWARD) {
+		/* FORWARD client->frontend, nat = backend  =>  REPLY backend->client */
+		peer_key.src = ct->nat_addr;
+		peer_key.sport = ct->nat_port;
+		peer_key.dst = key->src;
+		peer_key.dport = key->sport;
+		peer_key.dir = SB_CT_DIR_REPLY;
+	} else {
+		/* REPLY backend->client, nat = frontend  =>  FORWARD client->frontend */
+		peer_key.src = key->dst;
+		peer_key.sport = key->dport;
+		peer_key.dst = ct->nat_addr;
+		peer_key.dport = ct->nat_port;
+		peer_key.dir = SB_CT_DIR_FORWARD;
+	}
+	peer_key.proto = key->proto;
+	peer_key.pad[0] = 0;
+	peer_key.pad[1] = 0;
+	peer = bpf_map_lookup_elem(&sb_ct, &peer_key);
+	if (peer)
+		peer->last_seen_ns = now;
+}
+
 /* A live (not expired) entry for key, or NULL. Refreshes it and advances its TCP state. */
 static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *key, const struct sb_pkt *pkt,
 						       const struct sb_config *cfg, __u64 now)
@@ -103,8 +137,10 @@ static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *
 	flags = sb_ct_next_flags(ct->flags, pkt);
 	if (flags != ct->flags)
 		ct->flags = flags;
-	if (now - ct->last_seen_ns > SB_CT_REFRESH_NS || flags & SB_CT_F_CLOSING)
+	if (now - ct->last_seen_ns > SB_CT_REFRESH_NS || flags & SB_CT_F_CLOSING) {
 		ct->last_seen_ns = now;
+		sb_ct_touch_peer(key, ct, now);
+	}
 	return ct;
 }
 
