@@ -91,33 +91,43 @@ static __always_inline __u8 sb_ct_next_flags(__u8 flags, const struct sb_pkt *pk
 }
 
 /*
+ * The key of the other direction of the flow whose entry has key `key` and nat end (nat_addr,
+ * nat_port):
+ *   FORWARD client->frontend, nat = backend   =>  REPLY   backend->client
+ *   REPLY   backend->client,  nat = frontend  =>  FORWARD client->frontend
+ */
+static __always_inline void sb_ct_peer_key(const struct sb_ct_key *key, const union sb_addr *nat_addr,
+					   __be16 nat_port, struct sb_ct_key *peer)
+{
+	if (key->dir == SB_CT_DIR_FORWARD) {
+		peer->src = *nat_addr;
+		peer->sport = nat_port;
+		peer->dst = key->src;
+		peer->dport = key->sport;
+		peer->dir = SB_CT_DIR_REPLY;
+	} else {
+		peer->src = key->dst;
+		peer->sport = key->dport;
+		peer->dst = *nat_addr;
+		peer->dport = nat_port;
+		peer->dir = SB_CT_DIR_FORWARD;
+	}
+	peer->proto = key->proto;
+	peer->pad[0] = 0;
+	peer->pad[1] = 0;
+}
+
+/*
  * Refreshes the other direction's entry of the same flow, so that a flow that is busy in one
  * direction only (a UDP stream, a server push) keeps both entries alive. Called at most once a
- * second per entry. The peer key follows from this entry: the translated end is in nat_addr.
+ * second per entry.
  */
 static __always_inline void sb_ct_touch_peer(const struct sb_ct_key *key, const struct sb_ct_value *ct, __u64 now)
 {
 	struct sb_ct_value *peer;
 	struct sb_ct_key peer_key;
 
-	if (key->dir == SB_CT_DIR_FORWARD) {
-		/* FORWARD client->frontend, nat = backend  =>  REPLY backend->client */
-		peer_key.src = ct->nat_addr;
-		peer_key.sport = ct->nat_port;
-		peer_key.dst = key->src;
-		peer_key.dport = key->sport;
-		peer_key.dir = SB_CT_DIR_REPLY;
-	} else {
-		/* REPLY backend->client, nat = frontend  =>  FORWARD client->frontend */
-		peer_key.src = key->dst;
-		peer_key.sport = key->dport;
-		peer_key.dst = ct->nat_addr;
-		peer_key.dport = ct->nat_port;
-		peer_key.dir = SB_CT_DIR_FORWARD;
-	}
-	peer_key.proto = key->proto;
-	peer_key.pad[0] = 0;
-	peer_key.pad[1] = 0;
+	sb_ct_peer_key(key, &ct->nat_addr, ct->nat_port, &peer_key);
 	peer = bpf_map_lookup_elem(&sb_ct, &peer_key);
 	if (peer)
 		peer->last_seen_ns = now;
@@ -151,8 +161,8 @@ static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *
 static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct sb_backend *be, __u32 backend_id,
 					 __u32 svc_id, __u64 now)
 {
+	struct sb_ct_key key, reply_key;
 	struct sb_ct_value value = {};
-	struct sb_ct_key key;
 
 	if (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_RST))
 		return;
@@ -169,14 +179,10 @@ static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct 
 	value.nat_port = be->port;
 	bpf_map_update_elem(&sb_ct, &key, &value, BPF_ANY);
 
-	key.src = be->addr;
-	key.sport = be->port;
-	key.dst = pkt->src;
-	key.dport = pkt->sport;
-	key.dir = SB_CT_DIR_REPLY;
+	sb_ct_peer_key(&key, &be->addr, be->port, &reply_key);
 	value.nat_addr = pkt->dst;
 	value.nat_port = pkt->dport;
-	bpf_map_update_elem(&sb_ct, &key, &value, BPF_ANY);
+	bpf_map_update_elem(&sb_ct, &reply_key, &value, BPF_ANY);
 }
 
 #endif

@@ -242,6 +242,9 @@ static __always_inline int sb_select(const struct sb_pkt *pkt, const struct sb_s
 	struct sb_ct_key key;
 	int verdict;
 
+	/* defined on every path: the verifier rejects copying a never-written register */
+	__builtin_memset(sel, 0, sizeof(*sel));
+	sel->via = SB_VIA_MAGLEV;
 	if (!sb_source_allowed(svc, &pkt->src))
 		return SB_VERDICT_DROP_SOURCE_RANGE;
 

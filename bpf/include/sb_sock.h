@@ -37,7 +37,7 @@ static __always_inline int sb_sock_xlate(struct bpf_sock_addr *ctx, union sb_add
 	struct sb_svc_counters *counters;
 	struct sb_affinity_key aff_key;
 	struct sb_sock_value revnat;
-	struct sb_selection sel;
+	struct sb_selection sel = {};
 	struct sb_svc_value svc;
 	struct sb_sock_key key;
 	struct sb_config *cfg;
