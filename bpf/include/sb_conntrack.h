@@ -24,6 +24,15 @@
 #define SB_NS_PER_S 1000000000ULL
 #define SB_CT_REFRESH_NS SB_NS_PER_S
 
+/*
+ * How long ago `then` was. Another CPU may have stamped an entry after this program read the clock,
+ * so a `then` later than `now` counts as age 0 (not as a wrapped, huge age that would expire it).
+ */
+static __always_inline __u64 sb_age_ns(__u64 now, __u64 then)
+{
+	return now > then ? now - then : 0;
+}
+
 static __always_inline struct sb_config *sb_config_get(void)
 {
 	__u32 zero = 0;
@@ -142,12 +151,12 @@ static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *
 
 	if (!ct)
 		return NULL;
-	if (now - ct->last_seen_ns > sb_ct_timeout_ns(cfg, pkt->proto, ct->flags))
+	if (sb_age_ns(now, ct->last_seen_ns) > sb_ct_timeout_ns(cfg, pkt->proto, ct->flags))
 		return NULL;
 	flags = sb_ct_next_flags(ct->flags, pkt);
 	if (flags != ct->flags)
 		ct->flags = flags;
-	if (now - ct->last_seen_ns > SB_CT_REFRESH_NS || flags & SB_CT_F_CLOSING) {
+	if (sb_age_ns(now, ct->last_seen_ns) > SB_CT_REFRESH_NS || flags & SB_CT_F_CLOSING) {
 		ct->last_seen_ns = now;
 		sb_ct_touch_peer(key, ct, now);
 	}

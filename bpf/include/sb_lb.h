@@ -188,7 +188,7 @@ static __always_inline int sb_affinity_get(const struct sb_affinity_key *key, co
 
 	if (!aff)
 		return 0;
-	if (now - aff->last_used_ns > (__u64)svc->affinity_timeout_s * SB_NS_PER_S)
+	if (sb_age_ns(now, aff->last_used_ns) > (__u64)svc->affinity_timeout_s * SB_NS_PER_S)
 		return 0;
 	if (!sb_backend_get(aff->backend_id, sel))
 		return 0;
