@@ -195,8 +195,11 @@ static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt
 	return ret;
 }
 
-/* Reverse translation of a reply; 1 if the packet was one (and was rewritten), 0 if not. */
-static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt)
+/*
+ * Reverse translation of a reply; 1 if the packet was one (and was rewritten), 0 if not. The frontend
+ * restored as the source is copied to *frontend when it is not NULL.
+ */
+static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt, union sb_addr *frontend)
 {
 	union sb_addr addr;
 	__be16 port;
@@ -207,7 +210,62 @@ static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_p
 		sb_stat(SB_STAT_NAT_FAILED);
 	else
 		sb_stat(SB_STAT_REVNAT);
+	if (frontend)
+		*frontend = addr;
 	return 1;
+}
+
+/* Decrements the IPv4 TTL / IPv6 hop limit as forwarding does; -1 when the packet must not go on. */
+static __always_inline int sb_tc_dec_ttl(struct __sk_buff *skb, const struct sb_pkt *pkt)
+{
+	__u32 off = SB_L3_OFF + (pkt->family == SB_AF_INET ? offsetof(struct iphdr, ttl)
+							     : offsetof(struct ipv6hdr, hop_limit));
+	__u8 ttl;
+
+	if (bpf_skb_load_bytes(skb, off, &ttl, 1) || ttl <= 1)
+		return -1;
+	if (pkt->family == SB_AF_INET &&
+	    bpf_l3_csum_replace(skb, SB_L3_OFF + offsetof(struct iphdr, check), bpf_htons((__u16)ttl << 8),
+				bpf_htons((__u16)(ttl - 1) << 8), 2))
+		return -1;
+	ttl--;
+	return bpf_skb_store_bytes(skb, off, &ttl, 1, 0) ? -1 : 0;
+}
+
+/*
+ * Sends a reverse-translated reply on its way without the kernel's input route. Its source is now the
+ * frontend, which may be an address of this node (the node address of a NodePort; an LB IP or
+ * externalIP bound locally): the input route drops a packet arriving from a pod with a local source
+ * as a martian. So the reply is routed here, as forwarding would: a FIB lookup from the pod's link,
+ * TTL decremented, redirect to the egress interface with neighbour resolution. When the lookup does
+ * not give a forwarding route (local destination, no route, forwarding off; BPF_PROG_TEST_RUN, which
+ * has no ingress interface) the stack decides.
+ */
+static __always_inline int sb_tc_route_reply(struct __sk_buff *skb, const struct sb_pkt *pkt,
+					     const union sb_addr *frontend)
+{
+	struct bpf_fib_lookup fib;
+	int ret;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.ifindex = skb->ingress_ifindex;
+	fib.l4_protocol = pkt->proto;
+	fib.dport = pkt->dport;
+	if (pkt->family == SB_AF_INET) {
+		fib.family = SB_AF_INET;
+		fib.ipv4_src = frontend->w[3];
+		fib.ipv4_dst = pkt->dst.w[3];
+	} else {
+		fib.family = SB_AF_INET6;
+		sb_addr_copy((union sb_addr *)fib.ipv6_src, frontend->w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_dst, pkt->dst.w);
+	}
+	ret = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK;
+	if (sb_tc_dec_ttl(skb, pkt))
+		return TC_ACT_OK;
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 }
 
 /* Turns the skb into the refusal and sends it back out of the interface it came in on. */
@@ -232,14 +290,15 @@ SEC("tc")
 int sb_tc_from_pod(struct __sk_buff *skb)
 {
 	struct sb_svc_counters *counters = NULL;
+	union sb_addr frontend;
 	struct sb_selection sel;
 	struct sb_pkt pkt;
 	int verdict;
 
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
-	if (sb_tc_revnat(skb, &pkt))
-		return TC_ACT_OK;
+	if (sb_tc_revnat(skb, &pkt, &frontend))
+		return sb_tc_route_reply(skb, &pkt, &frontend);
 	verdict = sb_service_decide(&pkt, &sel, &counters);
 	switch (verdict) {
 	case -1:
@@ -265,7 +324,7 @@ int sb_tc_to_client(struct __sk_buff *skb)
 
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
-	if (!sb_tc_revnat(skb, &pkt))
+	if (!sb_tc_revnat(skb, &pkt, NULL))
 		sb_stat(SB_STAT_PASSED);
 	return TC_ACT_OK;
 }
