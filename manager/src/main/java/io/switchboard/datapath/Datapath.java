@@ -158,30 +158,11 @@ public final class Datapath implements AutoCloseable
         {
             object.program(DatapathAbi.PROGRAM_TC_FROM_POD)
                 .attachTc(Interfaces.index(interfaceName), TcDirection.INGRESS, TC_HANDLE, TC_PRIORITY);
-            acceptLocalSource(interfaceName);
         }
-        catch (final BpfException | UncheckedIOException ex)
+        catch (final BpfException ex)
         {
             tcInterfaces.remove(interfaceName);
             throw ex;
-        }
-    }
-
-    /**
-     * A reply to a NodePort is reverse-translated as it leaves the pod, before the node routes it, so
-     * its source is then one of the node's own addresses; without {@code accept_local} the kernel
-     * drops such a packet as a martian. (IPv6 has no such check.)
-     */
-    private static void acceptLocalSource(final String interfaceName)
-    {
-        final Path sysctl = Path.of("/proc/sys/net/ipv4/conf", interfaceName, "accept_local");
-        try
-        {
-            Files.writeString(sysctl, "1");
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("setting " + sysctl, ex);
         }
     }
 
