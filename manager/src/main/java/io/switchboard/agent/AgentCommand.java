@@ -16,8 +16,11 @@ import io.switchboard.datapath.DatapathProgrammer;
 import io.switchboard.maglev.MaglevHash;
 import io.switchboard.maglev.MaglevTableBuilder;
 import io.switchboard.maglev.TableSizes;
+import io.switchboard.model.Cidr;
 import io.switchboard.model.ClusterModel;
 import io.switchboard.model.ModelConfig;
+import io.switchboard.model.NodePortRange;
+import io.switchboard.model.ServiceAllocator;
 import io.switchboard.source.ManifestSource;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
@@ -79,6 +82,14 @@ public final class AgentCommand implements Callable<Integer>
     @Option(names = "--kubeconfig", description = "Follow a Kubernetes API server (kubeconfig file).")
     private File kubeconfig;
 
+    @Option(names = "--service-cidr", defaultValue = "10.96.0.0/12",
+        description = "Where ClusterIPs are allocated for Services that arrive without one (default ${DEFAULT-VALUE}).")
+    private String serviceCidr;
+
+    @Option(names = "--lb-ip-pool", description = "A CIDR LoadBalancer addresses are allocated from when no cloud "
+        + "gives one (repeatable).")
+    private List<String> loadBalancerPools = new ArrayList<>();
+
     @Option(names = "--maglev-seed", defaultValue = "0",
         description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
     private int maglevSeed;
@@ -137,6 +148,8 @@ public final class AgentCommand implements Callable<Integer>
             final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, datapath,
                 new StateStore(stateDirectory, serialization), new LinkedHashSet<>(xdpInterfaces), log);
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
+            agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
+                loadBalancerPools.stream().map(Cidr::parse).toList()));
             agent.restore(null);
 
             final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),

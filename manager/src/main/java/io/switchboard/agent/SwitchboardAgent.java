@@ -2,6 +2,7 @@ package io.switchboard.agent;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.switchboard.control.ControlPlaneAdapter;
@@ -12,6 +13,7 @@ import io.switchboard.control.codecs.ObjectKind;
 import io.switchboard.control.codecs.SourceKind;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
+import io.switchboard.endpoints.EndpointsController;
 import io.switchboard.model.ClusterModel;
 import io.switchboard.model.EndpointSelection;
 import io.switchboard.model.ModelChanges;
@@ -20,6 +22,7 @@ import io.switchboard.model.RejectedObjectException;
 import io.switchboard.model.ServiceDefinition;
 import io.switchboard.model.ServiceEndpoint;
 import io.switchboard.model.ServicePortKey;
+import io.switchboard.model.ServiceAllocator;
 import io.switchboard.model.ServicePortState;
 import org.agrona.concurrent.Agent;
 
@@ -58,6 +61,9 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final StateStore store;
     private final Consumer<String> log;
     private final PodInterfaces podInterfaces = new PodInterfaces();
+    private final EndpointsController endpointsController = new EndpointsController();
+    private final Map<NamespacedName, NamespacedName> externalSlices = new java.util.HashMap<>();
+    private ServiceAllocator allocator;
     private final Set<String> externalInterfaces;
     private final Set<ServicePortKey> pending = new LinkedHashSet<>();
     private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
@@ -86,6 +92,15 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         this.store = store;
         this.externalInterfaces = Set.copyOf(externalInterfaces);
         this.log = Objects.requireNonNull(log, "log");
+    }
+
+    /**
+     * Fills in ClusterIPs, nodePorts and LoadBalancer addresses for Services from manifests and the
+     * CLI that lack them, as an apiserver would; Services from a Kubernetes API are taken as they are.
+     */
+    public void allocator(final ServiceAllocator allocator)
+    {
+        this.allocator = allocator;
     }
 
     /** The adapter this agent polls; set once, before the agent starts. */
@@ -203,15 +218,26 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     @Override
     public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
     {
-        final ModelChanges changes;
+        ModelChanges changes;
         try
         {
             changes = switch (object)
             {
-                case Service service -> model.upsert(service);
-                case EndpointSlice slice -> model.upsert(slice);
+                case Service service ->
+                {
+                    final Service completed = null != allocator && source != SourceKind.KUBERNETES ?
+                        allocator.complete(service) : service;
+                    final ModelChanges upserted = model.upsert(completed);
+                    yield merge(upserted, applyDerivedSlices(endpointsController.upsertService(completed)));
+                }
+                case EndpointSlice slice ->
+                {
+                    externalSlices.put(nameOf(slice), serviceOf(slice));
+                    yield model.upsert(slice);
+                }
                 case Node node -> model.upsert(node);
-                default -> ModelChanges.NONE; // Pods feed the endpoints controller, which is not here yet
+                case Pod pod -> applyDerivedSlices(endpointsController.upsertPod(pod));
+                default -> ModelChanges.NONE;
             };
         }
         catch (final RejectedObjectException ex)
@@ -239,8 +265,21 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         final NamespacedName objectName = new NamespacedName(effectiveNamespace, name);
         final ModelChanges changes = switch (kind)
         {
-            case SERVICE -> model.deleteService(objectName);
-            case ENDPOINT_SLICE -> model.deleteEndpointSlice(objectName);
+            case SERVICE ->
+            {
+                if (null != allocator)
+                {
+                    allocator.release(objectName);
+                }
+                yield merge(model.deleteService(objectName),
+                    applyDerivedSlices(endpointsController.deleteService(objectName)));
+            }
+            case ENDPOINT_SLICE ->
+            {
+                externalSlices.remove(objectName);
+                yield model.deleteEndpointSlice(objectName);
+            }
+            case POD -> applyDerivedSlices(endpointsController.deletePod(objectName));
             case NODE -> model.delete(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata()
                 .withName(name).endMetadata().build());
             default -> ModelChanges.NONE;
@@ -308,6 +347,66 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     public ClusterModel model()
     {
         return model;
+    }
+
+    /**
+     * Applies the endpoints controller's slices to the model, except for Services whose endpoints
+     * come from EndpointSlices of their own (from an API or manifests): those are the truth.
+     */
+    private ModelChanges applyDerivedSlices(final EndpointsController.SliceChanges slices)
+    {
+        ModelChanges changes = ModelChanges.NONE;
+        for (final EndpointSlice slice : slices.upserts())
+        {
+            if (!externalSlices.containsValue(serviceOf(slice)))
+            {
+                changes = merge(changes, model.upsert(slice));
+            }
+        }
+        for (final NamespacedName gone : slices.deletes())
+        {
+            changes = merge(changes, model.deleteEndpointSlice(gone));
+        }
+        return changes;
+    }
+
+    private static ModelChanges merge(final ModelChanges first, final ModelChanges second)
+    {
+        if (second.isEmpty())
+        {
+            return first;
+        }
+        if (first.isEmpty())
+        {
+            return second;
+        }
+        final Set<ServicePortKey> added = new HashSet<>(first.added());
+        added.addAll(second.added());
+        final Set<ServicePortKey> changed = new HashSet<>(first.changed());
+        changed.addAll(second.changed());
+        final Set<ServicePortKey> removed = new HashSet<>(first.removed());
+        removed.addAll(second.removed());
+        return new ModelChanges(added, changed, removed);
+    }
+
+    private static NamespacedName nameOf(final EndpointSlice slice)
+    {
+        final String namespace = slice.getMetadata().getNamespace();
+        return new NamespacedName(null == namespace || namespace.isEmpty() ? "default" : namespace,
+            slice.getMetadata().getName());
+    }
+
+    private static NamespacedName serviceOf(final EndpointSlice slice)
+    {
+        final Map<String, String> labels = slice.getMetadata().getLabels();
+        final String service = null == labels ? null : labels.get("kubernetes.io/service-name");
+        return new NamespacedName(nameOf(slice).namespace(), null == service ? "" : service);
+    }
+
+    /** The endpoints controller, for explain. */
+    public EndpointsController endpointsController()
+    {
+        return endpointsController;
     }
 
     private void record(final ModelChanges changes)

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -15,9 +14,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code switchboard agent} as its own process inside a host's network namespace (only the network
- * namespace: bpffs and cgroups stay visible), so a test can kill it with SIGKILL and start another.
+ * namespace: bpffs and cgroups stay visible), started from this JVM's own class path, so the demo and
+ * the tests run a real agent and can kill it with SIGKILL and start another.
  */
-final class AgentProcess implements AutoCloseable
+public final class AgentProcess implements AutoCloseable
 {
     private final Process process;
     private final List<String> output = new CopyOnWriteArrayList<>();
@@ -44,7 +44,7 @@ final class AgentProcess implements AutoCloseable
     }
 
     /** Starts an agent in {@code node}'s namespace and waits until it says it is ready. */
-    static AgentProcess start(final Host node, final List<String> arguments)
+    public static AgentProcess start(final Host node, final List<String> arguments)
     {
         final List<String> command = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + node.namespace(),
             ProcessHandle.current().info().command().orElse("java"),
@@ -67,7 +67,7 @@ final class AgentProcess implements AutoCloseable
         }
     }
 
-    void awaitOutput(final String text, final int seconds)
+    public void awaitOutput(final String text, final int seconds)
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (output.stream().noneMatch(line -> line.contains(text)))
@@ -84,13 +84,13 @@ final class AgentProcess implements AutoCloseable
         }
     }
 
-    List<String> output()
+    public List<String> output()
     {
         return List.copyOf(output);
     }
 
     /** SIGKILL: no shutdown hook, no cleanup, as when the node's kubelet or the OOM killer ends it. */
-    void kill()
+    public void kill()
     {
         process.destroyForcibly();
         try
@@ -116,7 +116,7 @@ final class AgentProcess implements AutoCloseable
         }
     }
 
-    static void sleep(final long millis)
+    public static void sleep(final long millis)
     {
         try
         {
@@ -147,10 +147,5 @@ final class AgentProcess implements AutoCloseable
                 process.destroyForcibly();
             }
         }
-    }
-
-    static Path path(final String first, final String... more)
-    {
-        return Path.of(first, more);
     }
 }
