@@ -5,7 +5,8 @@
  *
  *   sb_xdp            XDP on the node's external interface: frontends reached from outside
  *                     (NodePort, LB IP, externalIP, ClusterIP routed to the node) -> DNAT, then
- *                     XDP_PASS so the kernel routes to the pod; refusals answered with XDP_TX.
+ *                     XDP_PASS so the kernel routes to the pod (or, with SB_CFG_F_XDP_FIB_REDIRECT,
+ *                     a FIB lookup and bpf_redirect); refusals answered with XDP_TX.
  *   sb_tc_from_pod    tc ingress of the host side of each pod veth (packets leaving a pod):
  *                     replies of translated flows get their source restored to the frontend;
  *                     pod -> frontend packets not already translated by the socket hooks get DNAT.
@@ -141,6 +142,86 @@ static __always_inline int sb_xdp_refuse(struct xdp_md *ctx, const struct sb_pkt
 	return XDP_TX;
 }
 
+/*
+ * SB_CFG_F_XDP_FIB_REDIRECT: forwards a DNATed frame to its backend from XDP, as the kernel's forwarding
+ * would (same FIB, with policy rules; forwarding must be on for the ingress interface): the lookup from
+ * the ingress interface for (client, backend), TTL / hop limit decremented (IPv4 header checksum updated,
+ * RFC 1624), MACs from the lookup's neighbour entry, bpf_redirect to the egress interface. Anything the
+ * lookup cannot settle here goes to the stack translated, exactly as without the flag: no neighbour entry
+ * yet (the stack resolves it), a local destination, no route, forwarding off, a packet larger than the
+ * egress MTU (the stack fragments or sends "fragmentation needed"), a TTL of 1 (the stack sends "time
+ * exceeded"), BPF_PROG_TEST_RUN. Redirected frames bypass netfilter's PREROUTING and FORWARD chains.
+ */
+static __always_inline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pkt, const union sb_addr *backend)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct bpf_fib_lookup fib;
+	int ret;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = pkt->proto;
+	fib.sport = pkt->sport;
+	fib.dport = pkt->dport; /* already the backend's port */
+	if (pkt->family == SB_AF_INET) {
+		struct iphdr *ip = data + SB_L3_OFF;
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_PASS;
+		if (ip->ttl <= 1)
+			return XDP_PASS;
+		fib.family = SB_AF_INET;
+		fib.tos = ip->tos;
+		fib.tot_len = bpf_ntohs(ip->tot_len);
+		fib.ipv4_src = ip->saddr;
+		fib.ipv4_dst = backend->w[3];
+	} else {
+		struct ipv6hdr *ip6 = data + SB_L3_OFF;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_PASS;
+		if (ip6->hop_limit <= 1)
+			return XDP_PASS;
+		fib.family = SB_AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff); /* traffic class and flow label */
+		fib.tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		sb_addr_copy((union sb_addr *)fib.ipv6_src, pkt->src.w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_dst, backend->w);
+	}
+	ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_PASS;
+
+	/* the lookup may not move the frame, but the verifier wants the bounds again */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if (pkt->family == SB_AF_INET) {
+		struct iphdr *ip = data + SB_L3_OFF;
+		__u16 *ttl_proto = (__u16 *)&ip->ttl; /* TTL and protocol: one 16-bit word of the checksum */
+		__u16 old;
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_PASS;
+		old = *ttl_proto;
+		ip->ttl--;
+		ip->check = sb_csum_apply(ip->check, sb_csum_diff16(0, old, *ttl_proto));
+	} else {
+		struct ipv6hdr *ip6 = data + SB_L3_OFF;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_PASS;
+		ip6->hop_limit--;
+	}
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
 SEC("xdp")
 int sb_xdp(struct xdp_md *ctx)
 {
@@ -148,6 +229,7 @@ int sb_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sb_svc_counters *counters = NULL;
 	struct sb_selection sel;
+	struct sb_config *cfg;
 	struct sb_pkt pkt;
 	int verdict;
 
@@ -167,6 +249,9 @@ int sb_xdp(struct xdp_md *ctx)
 			SB_COUNT(counters, dropped_other);
 			return XDP_DROP;
 		}
+		cfg = sb_config_get();
+		if (cfg && (cfg->flags & SB_CFG_F_XDP_FIB_REDIRECT))
+			return sb_xdp_forward(ctx, &pkt, &sel.backend.addr);
 		return XDP_PASS;
 	case SB_VERDICT_REFUSE:
 		return sb_xdp_refuse(ctx, &pkt);

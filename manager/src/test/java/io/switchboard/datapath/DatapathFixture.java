@@ -68,7 +68,7 @@ final class DatapathFixture implements AutoCloseable
         sourceRanges = object.map(DatapathAbi.SOURCE_RANGES, DatapathAbi.SOURCE_RANGES_SPEC);
         serviceStats = object.map(DatapathAbi.SERVICE_STATS, DatapathAbi.SERVICE_STATS_SPEC);
         stats = object.map(DatapathAbi.STATS, DatapathAbi.STATS_SPEC);
-        writeConfig(object.map(DatapathAbi.CONFIG, DatapathAbi.CONFIG_SPEC));
+        configFlags(0);
     }
 
     /** Loads {@code bpf/switchboard.bpf.o} with small maps and writes the config (seed, default timeouts). */
@@ -95,13 +95,15 @@ final class DatapathFixture implements AutoCloseable
         }
     }
 
-    private static void writeConfig(final BpfMap config)
+    /** Writes the config: the seed, default timeouts and {@code flags} ({@code CFG_F_*}). */
+    void configFlags(final int flags)
     {
-        try (config; Arena arena = Arena.ofConfined())
+        try (BpfMap config = object.map(DatapathAbi.CONFIG, DatapathAbi.CONFIG_SPEC); Arena arena = Arena.ofConfined())
         {
             final MemorySegment value = arena.allocate(DatapathAbi.CONFIG_VALUE);
             value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "maglev_seed"), MAGLEV_SEED);
             // the timeouts stay 0: the datapath's defaults (TCP 60 s / 6 h / 10 s, UDP 30 s)
+            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "flags"), flags);
             config.update(arena.allocateFrom(ValueLayout.JAVA_INT, 0), value, BpfMap.BPF_ANY);
         }
     }

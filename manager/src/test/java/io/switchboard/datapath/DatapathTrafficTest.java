@@ -92,6 +92,16 @@ class DatapathTrafficTest
 
     private static Attached attach(final LabNetwork network, final TestCgroup cgroup)
     {
+        return attach(network, cgroup, false);
+    }
+
+    /**
+     * With {@code fibRedirect}, {@code sb_xdp} forwards NodePort / LB traffic itself
+     * ({@code SB_CFG_F_XDP_FIB_REDIRECT}), and every pod's end of its veth gets GRO on: a frame redirected
+     * into a veth reaches the peer only if the peer has NAPI on.
+     */
+    private static Attached attach(final LabNetwork network, final TestCgroup cgroup, final boolean fibRedirect)
+    {
         for (int i = 0; i < 3; i++)
         {
             network.startServer(i, TARGET_PORT);
@@ -100,6 +110,10 @@ class DatapathTrafficTest
         try
         {
             program(attached.datapath);
+            if (fibRedirect)
+            {
+                attached.datapath.configFlags(DatapathAbi.CFG_F_XDP_FIB_REDIRECT);
+            }
             final Host node = network.node();
             attached.links.add(node.call(() -> attached.datapath.xdp()
                 .attachXdp(Interfaces.index(node.interfaceName()), XdpMode.NATIVE)));
@@ -133,6 +147,15 @@ class DatapathTrafficTest
             attached.links.add(passAll);
             attached.links.add(client.call(() -> passAll.program(PASS_ALL_PROGRAM)
                 .attachXdp(Interfaces.index(client.interfaceName()), XdpMode.NATIVE)));
+            if (fibRedirect)
+            {
+                // a frame redirected into a veth is dropped unless the peer has NAPI on (GRO or an XDP program);
+                // veths come with GRO off
+                for (final Host pod : network.pods())
+                {
+                    pod.exec("ethtool", "-K", pod.interfaceName(), "gro", "on");
+                }
+            }
             // the LB IP is routed to the node, as a cloud load balancer in VIP mode would deliver it
             network.client().exec("ip", "route", "add", LB_IP.getHostAddress() + "/32", "via", NODE.getHostAddress());
             return attached;
@@ -215,6 +238,73 @@ class DatapathTrafficTest
             assertThat(datapath.stat("revnat")).as("every reply leaves its pod translated").isGreaterThan(120);
             assertThat(datapath.stat("nat_failed")).isZero();
         }
+    }
+
+    @Test
+    void withXdpPassNodePortTcpAndUdpReachEveryBackendThroughTheNodesForwarding(final LabNetwork network)
+        throws Exception
+    {
+        try (Attached attached = attach(network, null, false))
+        {
+            final long forwarded = nodePortSpreadsOverEveryPod(network, attached.datapath);
+            assertThat(forwarded).as("the node's stack forwards every translated packet").isGreaterThanOrEqualTo(60 * 2);
+        }
+    }
+
+    @Test
+    void withFibRedirectNodePortTcpAndUdpReachEveryBackendWithoutTheNodesForwarding(final LabNetwork network)
+        throws Exception
+    {
+        try (Attached attached = attach(network, null, true))
+        {
+            final long forwarded = nodePortSpreadsOverEveryPod(network, attached.datapath);
+            // only a packet that finds no neighbour entry for its pod yet goes to the stack: one per pod at most
+            assertThat(forwarded).as("packets the node's stack forwarded").isLessThanOrEqualTo(3);
+        }
+    }
+
+    /**
+     * 30 TCP connections and 30 UDP requests from the client to the NodePort: every pod answers, the client sees
+     * the NodePort as its peer, the pods see the client. Returns how many datagrams the node's IP stack
+     * forwarded meanwhile ({@code Ip: ForwDatagrams}; replies are routed by {@code sb_tc_from_pod}, so these
+     * are the client's packets that {@code sb_xdp} passed to the stack).
+     */
+    private static long nodePortSpreadsOverEveryPod(final LabNetwork network, final DatapathFixture datapath)
+    {
+        final InetSocketAddress nodePort = new InetSocketAddress(NODE, NODE_PORT);
+        // a NIC's frames carry full checksums; a veth's carry CHECKSUM_PARTIAL ones that only the next veth trusts
+        // (and a redirected XDP frame loses that state), so the client computes them as a remote host would
+        network.client().exec("ethtool", "-K", network.client().interfaceName(), "tx", "off");
+        final long forwardedBefore = forwardedDatagrams(network.node());
+        final Set<String> tcpPods = new HashSet<>();
+        final Set<String> udpPods = new HashSet<>();
+        for (int i = 0; i < 30; i++)
+        {
+            final Answer tcp = Requests.tcp(network.client(), nodePort, TIMEOUT);
+            final Answer udp = Requests.udp(network.client(), nodePort, TIMEOUT);
+            for (final Answer answer : List.of(tcp, udp))
+            {
+                assertThat(answer.peer()).as("the client's peer").isEqualTo(nodePort);
+                assertThat(answer.callerSeenByPod()).isEqualTo(CLIENT);
+            }
+            tcpPods.add(tcp.pod());
+            udpPods.add(udp.pod());
+        }
+        final long forwarded = forwardedDatagrams(network.node()) - forwardedBefore;
+        assertThat(tcpPods).as("TCP pods").containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
+        assertThat(udpPods).as("UDP pods").containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
+        assertThat(datapath.svcCounter(SVC_TCP, "new_flows")).isEqualTo(30);
+        assertThat(datapath.svcCounter(SVC_UDP, "new_flows")).isEqualTo(30);
+        assertThat(datapath.stat("nat_failed")).isZero();
+        return forwarded;
+    }
+
+    /** {@code Ip: ForwDatagrams} of a host's namespace, from its {@code /proc/net/snmp}. */
+    private static long forwardedDatagrams(final Host host)
+    {
+        final List<String> ip = host.exec("cat", "/proc/net/snmp").lines().filter(l -> l.startsWith("Ip: ")).toList();
+        final List<String> names = List.of(ip.get(0).split(" "));
+        return Long.parseLong(ip.get(1).split(" ")[names.indexOf("ForwDatagrams")]);
     }
 
     @Test
