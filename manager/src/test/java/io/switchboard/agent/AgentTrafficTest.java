@@ -39,6 +39,7 @@ class AgentTrafficTest
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
     private Path work;
     private Path aeronDirectory;
+    private boolean affinity;
 
     @BeforeEach
     void directories() throws IOException
@@ -186,6 +187,37 @@ class AgentTrafficTest
         }
     }
 
+    @Test
+    void clientIpAffinityHoldsOnThePacketPathAndOnTheSocketPath(@Pods(3) final LabNetwork network,
+        final PinDirectory pins, final TestCgroup cgroup) throws Exception
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            network.startServer(i, 8080);
+        }
+        affinity = true;
+        writeManifests(List.of(0, 1, 2));
+        try (AgentProcess agent = AgentProcess.start(network.node(), arguments(pins, cgroup)))
+        {
+            final InetSocketAddress nodePort = new InetSocketAddress(network.node().address4(), 30080);
+            awaitAnswer(network, nodePort, agent);
+
+            final Set<String> throughXdp = new HashSet<>();
+            for (int i = 0; i < 20; i++)
+            {
+                throughXdp.add(Requests.tcp(network.client(), nodePort, TIMEOUT).pod());
+            }
+            final Process onNode = cgroup.start(network.node(), "bash", "-c",
+                "for i in $(seq 1 20); do exec 3<>/dev/tcp/10.96.0.10/80; head -1 <&3; exec 3<&-; done");
+            final String lines = new String(onNode.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(onNode.waitFor()).as(lines).isZero();
+
+            assertThat(throughXdp).as("20 connections from one client address, one backend").hasSize(1);
+            assertThat(lines.lines().map(line -> line.split(" ")[0]).distinct())
+                .as("20 connections through the socket hooks, one backend").hasSize(1);
+        }
+    }
+
     private List<String> arguments(final PinDirectory pins, final TestCgroup cgroup)
     {
         return List.of("--node-name", "node-a", "--node-ip", "198.18.0.1", "--xdp-iface", "ext0",
@@ -253,6 +285,7 @@ class AgentTrafficTest
             metadata: {name: web, namespace: default}
             spec:
               type: NodePort
+              sessionAffinity: %s
               clusterIP: 10.96.0.10
               clusterIPs: [10.96.0.10]
               ports:
@@ -270,7 +303,7 @@ class AgentTrafficTest
             - {name: http, protocol: TCP, port: 8080}
             - {name: dns, protocol: UDP, port: 8080}
             endpoints:
-            """ + endpoints;
+            """.formatted(affinity ? "ClientIP" : "None") + endpoints;
         final Path file = work.resolve("manifests").resolve("web.yaml");
         final Path temporary = work.resolve("web.yaml.tmp");
         Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
