@@ -1,0 +1,93 @@
+package io.switchboard.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The services every dataplane is programmed with: {@code count} ClusterIP services on TCP port
+ * {@value #SERVICE_PORT}, each with the same {@code endpointsPerService} endpoints. Service {@code i} has
+ * ClusterIP 10.96.0.0 + i + 1, so the last one is the end of kube-proxy's KUBE-SERVICES chain.
+ *
+ * @param count               number of service ports
+ * @param endpointsPerService endpoints of each
+ * @param endpoints           the endpoint addresses and ports, {@code endpointsPerService} of them
+ * @param spare               the endpoint a one-endpoint change swaps in for endpoint 0 of the last service
+ */
+record ServiceSet(int count, int endpointsPerService, List<Endpoint> endpoints, Endpoint spare)
+{
+    static final int SERVICE_PORT = 80;
+    static final String CLUSTER_CIDR = "10.96.0.0/16";
+
+    /** An endpoint: IPv4 address (dotted) and port. */
+    record Endpoint(String ip, int port)
+    {
+        @Override
+        public String toString()
+        {
+            return ip + ":" + port;
+        }
+    }
+
+    ServiceSet
+    {
+        if (count < 1 || count > 65000)
+        {
+            throw new IllegalArgumentException("service count must be 1..65000: " + count);
+        }
+        if (endpoints.size() != endpointsPerService)
+        {
+            throw new IllegalArgumentException(endpoints.size() + " endpoints given for " + endpointsPerService);
+        }
+        endpoints = List.copyOf(endpoints);
+    }
+
+    /**
+     * {@code endpointsPerService} endpoints spread over {@code pods} pod addresses 198.19.0.(10+p):
+     * endpoint j is pod {@code j % pods} on port {@code 8080 + j / pods}; the spare is pod 0 on port 8079.
+     */
+    static ServiceSet onPods(final int count, final int endpointsPerService, final int pods)
+    {
+        final List<Endpoint> endpoints = new ArrayList<>();
+        for (int j = 0; j < endpointsPerService; j++)
+        {
+            endpoints.add(new Endpoint(podIp(j % pods), 8080 + j / pods));
+        }
+        return new ServiceSet(count, endpointsPerService, endpoints, new Endpoint(podIp(0), 8079));
+    }
+
+    static String podIp(final int pod)
+    {
+        return "198.19.0." + (10 + pod);
+    }
+
+    /** ClusterIP of service {@code index} (0-based). */
+    String clusterIp(final int index)
+    {
+        final int host = index + 1;
+        return "10.96." + (host >>> 8) + "." + (host & 0xff);
+    }
+
+    /** The service a one-endpoint change and the connection test use: the last one. */
+    int lastIndex()
+    {
+        return count - 1;
+    }
+
+    /** The namespace/name:port kube-proxy would know service {@code index} by. */
+    static String serviceName(final int index)
+    {
+        return "bench/svc-" + index + ":http";
+    }
+
+    /** The endpoints of the last service after {@code changes} one-endpoint changes (they alternate). */
+    List<Endpoint> endpointsAfterChanges(final int changes)
+    {
+        if (changes % 2 == 0)
+        {
+            return endpoints;
+        }
+        final List<Endpoint> changed = new ArrayList<>(endpoints);
+        changed.set(0, spare);
+        return changed;
+    }
+}
