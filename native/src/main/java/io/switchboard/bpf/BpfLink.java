@@ -49,6 +49,19 @@ public final class BpfLink implements AutoCloseable
         return this;
     }
 
+    /**
+     * Swaps the attached program for {@code program} in one step: no packet sees the hook empty. This
+     * is how a restarted or upgraded agent takes over links a previous one pinned.
+     */
+    public void update(final BpfProgram program)
+    {
+        final int rc = Libbpf.bpf_link_update(fd, program.fd(), java.lang.foreign.MemorySegment.NULL);
+        if (rc < 0)
+        {
+            throw new BpfException("bpf_link_update", description + " -> " + program.name(), rc);
+        }
+    }
+
     /** Detaches the program now, pinned or not (the pin, if any, stays until unlinked). */
     public void detach()
     {

@@ -713,6 +713,26 @@ public final class Libbpf
         }
     }
 
+    private static final class bpf_link_update
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER);
+        static final MemorySegment ADDR = findOrThrow("bpf_link_update");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /** {@code int bpf_link_update(int link_fd, int new_prog_fd, const struct bpf_link_update_opts *opts)}. */
+    public static int bpf_link_update(final int linkFd, final int newProgFd, final MemorySegment opts)
+    {
+        try
+        {
+            return (int)bpf_link_update.HANDLE.invokeExact(linkFd, newProgFd, opts);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
     private static final class bpf_link_detach
     {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_INT);

@@ -1,0 +1,950 @@
+package io.switchboard.datapath;
+
+import io.switchboard.bpf.BpfMap;
+import io.switchboard.maglev.Backend;
+import io.switchboard.maglev.MaglevTableBuilder;
+import io.switchboard.maglev.TableSizes;
+import io.switchboard.model.Cidr;
+import io.switchboard.model.Frontend;
+import io.switchboard.model.FrontendKind;
+import io.switchboard.model.IpFamily;
+import io.switchboard.model.Protocol;
+import io.switchboard.model.ServiceEndpoint;
+import io.switchboard.model.ServicePortKey;
+import io.switchboard.model.ServicePortState;
+import io.switchboard.model.TrafficOutcome;
+import io.switchboard.model.TrafficScope;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+import static io.switchboard.datapath.DatapathAbi.AFFINITY_KEY;
+import static io.switchboard.datapath.DatapathAbi.BACKEND;
+import static io.switchboard.datapath.DatapathAbi.CT_VALUE;
+import static io.switchboard.datapath.DatapathAbi.NET_PORT;
+import static io.switchboard.datapath.DatapathAbi.SOURCE_RANGE_KEY;
+import static io.switchboard.datapath.DatapathAbi.SVC_KEY;
+import static io.switchboard.datapath.DatapathAbi.SVC_VALUE;
+import static io.switchboard.datapath.DatapathAbi.offset;
+
+/**
+ * Turns resolved service ports into datapath map entries, writing only what differs (invariant 3),
+ * from one thread (invariant 7).
+ * <p>
+ * Each service port gets one <em>table</em> per (traffic scope, IP family) — an svc_id with its own
+ * backend ids and Maglev table — and one {@code sb_services} entry per frontend. A table's Maglev
+ * slots live in an inner map that packets read through {@code sb_maglev[svc_id]}; a new table is
+ * written into the standby inner map (diffed against what that map holds) and made live by one outer
+ * update (invariant 1). Backend ids are per table, so removing an endpoint from a service deletes its
+ * id: conntrack and affinity entries naming it stop routing at once and are purged shortly after.
+ */
+public final class DatapathProgrammer implements AutoCloseable
+{
+    /** How long a removed backend stays readable for packets that read the previous table (RCU). */
+    private static final long DEFERRED_DELETE_NS = 1_000_000L;
+
+    /** What one programmed table is. */
+    public record TableKey(ServicePortKey port, TrafficScope scope, IpFamily family)
+    {
+    }
+
+    /** One {@code sb_services} key. */
+    public record FrontendKey(InetAddress address, int port, Protocol protocol)
+    {
+        static FrontendKey of(final Frontend frontend)
+        {
+            return new FrontendKey(frontend.address(), frontend.port(), frontend.protocol());
+        }
+    }
+
+    /** One {@code sb_services} value. */
+    public record FrontendValue(int svcId, int flags, int affinityTimeoutSeconds, int backendCount, int tableSize,
+        int generation)
+    {
+    }
+
+    private record EndpointKey(InetAddress address, int port)
+    {
+    }
+
+    private record SourceRange(int svcId, Cidr cidr)
+    {
+    }
+
+    /** Map writes so far, by kind: what the one-change tests count. */
+    public static final class WriteCounters
+    {
+        private long serviceEntries;
+        private long backendEntries;
+        private long maglevSlots;
+        private long tableSwitches;
+        private long deletions;
+        private long standbySlots;
+
+        public long serviceEntries()
+        {
+            return serviceEntries;
+        }
+
+        public long backendEntries()
+        {
+            return backendEntries;
+        }
+
+        public long maglevSlots()
+        {
+            return maglevSlots;
+        }
+
+        public long tableSwitches()
+        {
+            return tableSwitches;
+        }
+
+        public long deletions()
+        {
+            return deletions;
+        }
+
+        /** Slots written into standby tables after a switch, to keep them one generation behind. */
+        public long standbySlots()
+        {
+            return standbySlots;
+        }
+
+        /** Every element written or deleted. */
+        public long total()
+        {
+            return serviceEntries + backendEntries + maglevSlots + tableSwitches + deletions + standbySlots;
+        }
+    }
+
+    private static final class Table
+    {
+        final int svcId;
+        Map<EndpointKey, Integer> backendIds = new HashMap<>();
+        Map<Integer, Boolean> backendLocal = new HashMap<>();
+        int[] live;
+        BpfMap liveMap;
+        int[] standby;
+        BpfMap standbyMap;
+        int generation;
+        int backendCount;
+        boolean removed;
+
+        Table(final int svcId)
+        {
+            this.svcId = svcId;
+        }
+    }
+
+    private static final class Programmed
+    {
+        final Map<TableKey, Table> tables = new HashMap<>();
+        final Map<FrontendKey, FrontendValue> frontends = new HashMap<>();
+        final Set<SourceRange> sourceRanges = new HashSet<>();
+    }
+
+    private record DeferredDelete(long dueNs, int backendId)
+    {
+    }
+
+    private record CatchUp(long dueNs, Table table, int generation)
+    {
+    }
+
+    private final DatapathMaps maps;
+    private final MaglevTableBuilder builder;
+    private final TableSizes sizes;
+    private final IdAllocator svcIds;
+    private final IdAllocator backendIds;
+    private final Map<ServicePortKey, Programmed> programmed = new HashMap<>();
+    private final ArrayDeque<DeferredDelete> deferredDeletes = new ArrayDeque<>();
+    private final ArrayDeque<CatchUp> catchUps = new ArrayDeque<>();
+    private final Set<Integer> purgePending = new HashSet<>();
+    private final WriteCounters writes = new WriteCounters();
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment svcKey = arena.allocate(SVC_KEY);
+    private final MemorySegment svcValue = arena.allocate(SVC_VALUE);
+    private final MemorySegment u32Key = arena.allocate(ValueLayout.JAVA_INT);
+    private final MemorySegment u32Value = arena.allocate(ValueLayout.JAVA_INT);
+    private final MemorySegment backendValue = arena.allocate(BACKEND);
+    private final MemorySegment rangeKey = arena.allocate(SOURCE_RANGE_KEY);
+    private final MemorySegment byteValue = arena.allocate(1);
+    private final MemorySegment statsZero;
+    private MemorySegment slotKeys = MemorySegment.NULL;
+    private MemorySegment slotValues = MemorySegment.NULL;
+    private Adoption adoption;
+
+    /**
+     * @param maps       the datapath's maps, sized when the object was loaded.
+     * @param builder    the Maglev builder (its hash seed must equal {@code sb_config.maglev_seed}).
+     * @param sizes      Maglev table sizes per backend count.
+     */
+    public DatapathProgrammer(final DatapathMaps maps, final MaglevTableBuilder builder, final TableSizes sizes)
+    {
+        this.maps = Objects.requireNonNull(maps, "maps");
+        this.builder = Objects.requireNonNull(builder, "builder");
+        this.sizes = Objects.requireNonNull(sizes, "sizes");
+        this.svcIds = new IdAllocator("service", maps.maglev().maxEntries() - 1);
+        this.backendIds = new IdAllocator("backend", maps.backends().maxEntries());
+        this.statsZero = arena.allocate(maps.serviceStats().valueBufferSize(), 8);
+    }
+
+    /** Writes the cluster-wide settings: the Maglev flow-hash seed and conntrack idle timeouts (0 = default). */
+    public void configure(final int maglevSeed, final int tcpSynSeconds, final int tcpEstablishedSeconds,
+        final int tcpClosingSeconds, final int udpSeconds)
+    {
+        final MemorySegment config = arena.allocate(DatapathAbi.CONFIG_VALUE);
+        config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "maglev_seed"), maglevSeed);
+        config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_syn_s"), tcpSynSeconds);
+        config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_established_s"),
+            tcpEstablishedSeconds);
+        config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_closing_s"), tcpClosingSeconds);
+        config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_udp_s"), udpSeconds);
+        u32Key.set(ValueLayout.JAVA_INT, 0, 0);
+        maps.config().update(u32Key, config, BpfMap.BPF_ANY);
+    }
+
+    public WriteCounters writes()
+    {
+        return writes;
+    }
+
+    /**
+     * Programs one service port as {@code state} resolves it; only entries that differ from what is
+     * programmed are written.
+     *
+     * @param internalLocal whether internalTrafficPolicy is Local (flags the internal tables)
+     * @param externalLocal whether externalTrafficPolicy is Local (flags the external tables)
+     */
+    public void apply(final ServicePortState state, final boolean internalLocal, final boolean externalLocal)
+    {
+        final ServicePortKey key = state.key();
+        final Programmed current = programmed.computeIfAbsent(key, k -> new Programmed());
+
+        final Map<TableKey, List<ServiceEndpoint>> desiredEndpoints = new LinkedHashMap<>();
+        final Map<TableKey, Integer> desiredFlags = new HashMap<>();
+        final Map<FrontendKey, TableKey> desiredFrontends = new LinkedHashMap<>();
+        final Map<FrontendKey, Integer> frontendFlags = new HashMap<>();
+        for (final Frontend frontend : state.frontends())
+        {
+            final TableKey tableKey = new TableKey(key, frontend.scope(), frontend.family());
+            if (!desiredEndpoints.containsKey(tableKey))
+            {
+                final List<ServiceEndpoint> endpoints = new ArrayList<>(
+                    state.selectionFor(frontend).endpoints(frontend.family()));
+                endpoints.sort(ServiceEndpoint.ORDER);
+                desiredEndpoints.put(tableKey, endpoints);
+                int flags = 0;
+                if (frontend.scope() == TrafficScope.EXTERNAL)
+                {
+                    flags |= DatapathAbi.SVC_F_EXTERNAL;
+                }
+                if (frontend.scope() == TrafficScope.INTERNAL ? internalLocal : externalLocal)
+                {
+                    flags |= DatapathAbi.SVC_F_LOCAL_ONLY;
+                }
+                if (state.outcomeFor(frontend) != TrafficOutcome.REFUSE)
+                {
+                    flags |= DatapathAbi.SVC_F_ANY_ENDPOINTS;
+                }
+                if (state.affinityTimeoutSeconds() > 0)
+                {
+                    flags |= DatapathAbi.SVC_F_AFFINITY;
+                }
+                desiredFlags.put(tableKey, flags);
+            }
+            int flags = 0;
+            if (frontend.kind() == FrontendKind.NODE_PORT)
+            {
+                flags |= DatapathAbi.SVC_F_NODEPORT;
+            }
+            if (frontend.kind() == FrontendKind.LOAD_BALANCER)
+            {
+                flags |= DatapathAbi.SVC_F_LOADBALANCER;
+                if (!state.sourceRanges().isEmpty())
+                {
+                    flags |= DatapathAbi.SVC_F_SOURCE_RANGES;
+                }
+            }
+            desiredFrontends.put(FrontendKey.of(frontend), tableKey);
+            frontendFlags.put(FrontendKey.of(frontend), flags);
+        }
+
+        // tables that keep or gain backends first, so frontends never point at a missing table
+        final Map<TableKey, Table> tables = new HashMap<>();
+        for (final Map.Entry<TableKey, List<ServiceEndpoint>> entry : desiredEndpoints.entrySet())
+        {
+            Table table = current.tables.get(entry.getKey());
+            if (null == table)
+            {
+                table = newTable(entry.getKey(), desiredFrontends);
+                current.tables.put(entry.getKey(), table);
+            }
+            tables.put(entry.getKey(), table);
+            if (!entry.getValue().isEmpty())
+            {
+                syncTable(table, entry.getValue());
+            }
+        }
+        for (final Map.Entry<FrontendKey, TableKey> entry : desiredFrontends.entrySet())
+        {
+            final Table table = tables.get(entry.getValue());
+            final FrontendValue value = new FrontendValue(table.svcId,
+                desiredFlags.get(entry.getValue()) | frontendFlags.get(entry.getKey()),
+                state.affinityTimeoutSeconds(), table.backendCount, null == table.live ? 0 : table.live.length,
+                table.generation);
+            FrontendValue previous = current.frontends.get(entry.getKey());
+            if (null == previous && null != adoption)
+            {
+                previous = adoption.value(entry.getKey());
+            }
+            if (!value.equals(previous))
+            {
+                writeFrontend(entry.getKey(), value);
+            }
+            current.frontends.put(entry.getKey(), value);
+        }
+        // tables that lose their last backend after their frontends say so
+        for (final Map.Entry<TableKey, List<ServiceEndpoint>> entry : desiredEndpoints.entrySet())
+        {
+            if (entry.getValue().isEmpty())
+            {
+                syncTable(tables.get(entry.getKey()), entry.getValue());
+            }
+        }
+        for (final FrontendKey gone : List.copyOf(current.frontends.keySet()))
+        {
+            if (!desiredFrontends.containsKey(gone))
+            {
+                deleteFrontend(gone);
+                current.frontends.remove(gone);
+            }
+        }
+        for (final TableKey gone : List.copyOf(current.tables.keySet()))
+        {
+            if (!desiredEndpoints.containsKey(gone))
+            {
+                removeTable(current.tables.remove(gone));
+            }
+        }
+        syncSourceRanges(current, state, desiredFrontends, tables);
+    }
+
+    /** Removes every entry of a service port. */
+    public void remove(final ServicePortKey key)
+    {
+        final Programmed current = programmed.remove(key);
+        if (null == current)
+        {
+            return;
+        }
+        for (final FrontendKey frontend : current.frontends.keySet())
+        {
+            deleteFrontend(frontend);
+        }
+        for (final SourceRange range : current.sourceRanges)
+        {
+            deleteSourceRange(range);
+        }
+        for (final Table table : current.tables.values())
+        {
+            removeTable(table);
+        }
+    }
+
+    /** The service ports programmed now. */
+    public Set<ServicePortKey> programmedPorts()
+    {
+        return Set.copyOf(programmed.keySet());
+    }
+
+    /** The frontends of one programmed service port, as written. */
+    public Map<FrontendKey, FrontendValue> frontends(final ServicePortKey key)
+    {
+        final Programmed current = programmed.get(key);
+        return null == current ? Map.of() : Map.copyOf(current.frontends);
+    }
+
+    /**
+     * Brings standby tables up to date and deletes backends whose tables stopped naming them at least {@value #DEFERRED_DELETE_NS} ns ago
+     * (a packet that read the previous table has finished by then), then purges the conntrack and
+     * affinity entries that named them. Call once per duty cycle.
+     *
+     * @return the number of backends deleted.
+     */
+    public int deleteRetiredBackends(final long nowNs)
+    {
+        while (!catchUps.isEmpty() && nowNs - catchUps.peekFirst().dueNs() >= 0)
+        {
+            final CatchUp catchUp = catchUps.pollFirst();
+            final Table table = catchUp.table();
+            if (!table.removed && table.generation == catchUp.generation())
+            {
+                catchUpStandby(table);
+            }
+        }
+        int deleted = 0;
+        while (!deferredDeletes.isEmpty() && nowNs - deferredDeletes.peekFirst().dueNs() >= 0)
+        {
+            final int id = deferredDeletes.pollFirst().backendId();
+            u32Key.set(ValueLayout.JAVA_INT, 0, id);
+            maps.backends().delete(u32Key);
+            writes.deletions++;
+            purgePending.add(id);
+            deleted++;
+        }
+        if (!purgePending.isEmpty())
+        {
+            purgeFlows(purgePending);
+            for (final int id : purgePending)
+            {
+                backendIds.free(id);
+            }
+            purgePending.clear();
+        }
+        return deleted;
+    }
+
+    /** Whether removed backends are still waiting for {@link #deleteRetiredBackends(long)}. */
+    public boolean hasRetiredBackends()
+    {
+        return !deferredDeletes.isEmpty() || !catchUps.isEmpty();
+    }
+
+    private Table newTable(final TableKey key, final Map<FrontendKey, TableKey> desiredFrontends)
+    {
+        if (null != adoption)
+        {
+            for (final Map.Entry<FrontendKey, TableKey> frontend : desiredFrontends.entrySet())
+            {
+                if (frontend.getValue().equals(key))
+                {
+                    final Table adopted = adoption.claim(frontend.getKey());
+                    if (null != adopted)
+                    {
+                        return adopted;
+                    }
+                }
+            }
+        }
+        final Table table = new Table(svcIds.allocate());
+        u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
+        maps.serviceStats().update(u32Key, statsZero, BpfMap.BPF_ANY);
+        return table;
+    }
+
+    private void syncTable(final Table table, final List<ServiceEndpoint> endpoints)
+    {
+        final Map<EndpointKey, Integer> nextIds = new HashMap<>();
+        final Map<Integer, Boolean> nextLocal = new HashMap<>();
+        final List<Backend> maglevBackends = new ArrayList<>(endpoints.size());
+        for (final ServiceEndpoint endpoint : endpoints)
+        {
+            final EndpointKey endpointKey = new EndpointKey(endpoint.address(), endpoint.port());
+            if (nextIds.containsKey(endpointKey))
+            {
+                continue;
+            }
+            Integer id = table.backendIds.remove(endpointKey);
+            if (null == id)
+            {
+                id = backendIds.allocate();
+            }
+            if (!Boolean.valueOf(endpoint.local()).equals(table.backendLocal.get(id)))
+            {
+                writeBackend(id, endpoint);
+            }
+            nextIds.put(endpointKey, id);
+            nextLocal.put(id, endpoint.local());
+            maglevBackends.add(Backend.of(id, endpoint.address(), endpoint.port(), 1));
+        }
+        final Map<EndpointKey, Integer> removed = table.backendIds;
+        table.backendIds = nextIds;
+        table.backendLocal = nextLocal;
+
+        final int[] slots = new int[sizes.sizeFor(maglevBackends.size())];
+        builder.populate(maglevBackends, slots);
+        if (null == table.live || !Arrays.equals(table.live, slots))
+        {
+            writeTable(table, slots);
+        }
+        table.backendCount = maglevBackends.size();
+        final long due = System.nanoTime() + DEFERRED_DELETE_NS;
+        for (final int id : removed.values())
+        {
+            deferredDeletes.addLast(new DeferredDelete(due, id));
+        }
+    }
+
+    private void writeTable(final Table table, final int[] slots)
+    {
+        final int size = slots.length;
+        ensureSlotScratch(size + 1);
+        final BpfMap target;
+        int count = 0;
+        if (null != table.standbyMap && table.standby.length == size)
+        {
+            target = table.standbyMap;
+            for (int i = 0; i < size; i++)
+            {
+                if (table.standby[i] != slots[i])
+                {
+                    slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                    slotValues.setAtIndex(ValueLayout.JAVA_INT, count, slots[i]);
+                    count++;
+                }
+            }
+        }
+        else
+        {
+            if (null != table.standbyMap)
+            {
+                table.standbyMap.close();
+            }
+            target = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, size + 1,
+                BpfMap.BPF_F_INNER_MAP);
+            slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+            slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
+            count = 1;
+            for (int i = 0; i < size; i++)
+            {
+                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                slotValues.setAtIndex(ValueLayout.JAVA_INT, count, slots[i]);
+                count++;
+            }
+        }
+        target.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
+        writes.maglevSlots += count;
+
+        // one atomic update makes the new table live (invariant 1)
+        u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
+        u32Value.set(ValueLayout.JAVA_INT, 0, target.fd());
+        maps.maglev().update(u32Key, u32Value, BpfMap.BPF_ANY);
+        writes.tableSwitches++;
+
+        final BpfMap previousMap = table.liveMap;
+        final int[] previousSlots = table.live;
+        table.liveMap = target;
+        table.live = slots;
+        if (null != previousMap && previousSlots.length == size)
+        {
+            table.standbyMap = previousMap;
+            table.standby = previousSlots;
+        }
+        else
+        {
+            if (null != previousMap)
+            {
+                previousMap.close();
+            }
+            table.standbyMap = null;
+            table.standby = null;
+        }
+        table.generation++;
+        // once no packet can still be reading it, bring the standby up to the live table, so the next
+        // change writes exactly the slots it changes
+        catchUps.addLast(new CatchUp(System.nanoTime() + DEFERRED_DELETE_NS, table, table.generation));
+    }
+
+    private void catchUpStandby(final Table table)
+    {
+        final int size = table.live.length;
+        ensureSlotScratch(size + 1);
+        int count = 0;
+        if (null == table.standbyMap)
+        {
+            table.standbyMap = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, size + 1,
+                BpfMap.BPF_F_INNER_MAP);
+            slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+            slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
+            count = 1;
+        }
+        for (int i = 0; i < size; i++)
+        {
+            if (null == table.standby || table.standby[i] != table.live[i])
+            {
+                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                slotValues.setAtIndex(ValueLayout.JAVA_INT, count, table.live[i]);
+                count++;
+            }
+        }
+        table.standbyMap.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
+        writes.standbySlots += count;
+        table.standby = table.live.clone();
+    }
+
+    private void ensureSlotScratch(final int slots)
+    {
+        if (slotKeys.byteSize() < 4L * slots)
+        {
+            slotKeys = arena.allocate(ValueLayout.JAVA_INT, slots);
+            slotValues = arena.allocate(ValueLayout.JAVA_INT, slots);
+        }
+    }
+
+    private void removeTable(final Table table)
+    {
+        table.removed = true;
+        u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
+        maps.maglev().delete(u32Key);
+        writes.deletions++;
+        if (null != table.liveMap)
+        {
+            table.liveMap.close();
+        }
+        if (null != table.standbyMap)
+        {
+            table.standbyMap.close();
+        }
+        final long due = System.nanoTime() + DEFERRED_DELETE_NS;
+        for (final int id : table.backendIds.values())
+        {
+            deferredDeletes.addLast(new DeferredDelete(due, id));
+        }
+        svcIds.free(table.svcId);
+    }
+
+    private void writeFrontend(final FrontendKey key, final FrontendValue value)
+    {
+        frontendKey(key);
+        svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "svc_id"), value.svcId());
+        svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "flags"), value.flags());
+        svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "affinity_timeout_s"), value.affinityTimeoutSeconds());
+        svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "backend_count"), value.backendCount());
+        svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "table_size"), value.tableSize());
+        svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "generation"), value.generation());
+        maps.services().update(svcKey, svcValue, BpfMap.BPF_ANY);
+        writes.serviceEntries++;
+    }
+
+    private void deleteFrontend(final FrontendKey key)
+    {
+        frontendKey(key);
+        maps.services().delete(svcKey);
+        writes.deletions++;
+    }
+
+    private void frontendKey(final FrontendKey key)
+    {
+        svcKey.fill((byte)0);
+        DatapathAbi.writeAddress(svcKey, offset(SVC_KEY, "addr"), key.address());
+        svcKey.set(NET_PORT, offset(SVC_KEY, "port"), (short)key.port());
+        svcKey.set(ValueLayout.JAVA_BYTE, offset(SVC_KEY, "proto"), protocolNumber(key.protocol()));
+    }
+
+    private void writeBackend(final int id, final ServiceEndpoint endpoint)
+    {
+        backendValue.fill((byte)0);
+        DatapathAbi.writeAddress(backendValue, offset(BACKEND, "addr"), endpoint.address());
+        backendValue.set(NET_PORT, offset(BACKEND, "port"), (short)endpoint.port());
+        backendValue.set(ValueLayout.JAVA_BYTE, offset(BACKEND, "family"),
+            (byte)(endpoint.family() == IpFamily.IPV4 ? DatapathAbi.AF_INET : DatapathAbi.AF_INET6));
+        backendValue.set(ValueLayout.JAVA_BYTE, offset(BACKEND, "flags"),
+            (byte)(endpoint.local() ? DatapathAbi.BACKEND_F_LOCAL : 0));
+        u32Key.set(ValueLayout.JAVA_INT, 0, id);
+        maps.backends().update(u32Key, backendValue, BpfMap.BPF_ANY);
+        writes.backendEntries++;
+    }
+
+    private void syncSourceRanges(final Programmed current, final ServicePortState state,
+        final Map<FrontendKey, TableKey> desiredFrontends, final Map<TableKey, Table> tables)
+    {
+        final Set<SourceRange> desired = new HashSet<>();
+        for (final Frontend frontend : state.frontends())
+        {
+            if (frontend.sourceRangesApply())
+            {
+                final int svcId = tables.get(desiredFrontends.get(FrontendKey.of(frontend))).svcId;
+                for (final Cidr cidr : state.sourceRanges())
+                {
+                    desired.add(new SourceRange(svcId, cidr));
+                }
+            }
+        }
+        for (final SourceRange range : desired)
+        {
+            if (current.sourceRanges.add(range))
+            {
+                sourceRangeKey(range);
+                byteValue.set(ValueLayout.JAVA_BYTE, 0, (byte)1);
+                maps.sourceRanges().update(rangeKey, byteValue, BpfMap.BPF_ANY);
+                writes.serviceEntries++;
+            }
+        }
+        for (final SourceRange range : List.copyOf(current.sourceRanges))
+        {
+            if (!desired.contains(range))
+            {
+                deleteSourceRange(range);
+                current.sourceRanges.remove(range);
+            }
+        }
+    }
+
+    private void deleteSourceRange(final SourceRange range)
+    {
+        sourceRangeKey(range);
+        maps.sourceRanges().delete(rangeKey);
+        writes.deletions++;
+    }
+
+    private void sourceRangeKey(final SourceRange range)
+    {
+        rangeKey.fill((byte)0);
+        final boolean ipv4 = range.cidr().family() == IpFamily.IPV4;
+        rangeKey.set(ValueLayout.JAVA_INT, offset(SOURCE_RANGE_KEY, "prefixlen"),
+            32 + (ipv4 ? 96 : 0) + range.cidr().prefixLength());
+        rangeKey.set(ValueLayout.JAVA_INT, offset(SOURCE_RANGE_KEY, "svc_id"), range.svcId());
+        DatapathAbi.writeAddress(rangeKey, offset(SOURCE_RANGE_KEY, "addr"), range.cidr().network());
+    }
+
+    /** Deletes conntrack and affinity entries that name one of {@code ids}: no flow stays black-holed. */
+    private void purgeFlows(final Set<Integer> ids)
+    {
+        purge(maps.conntrack(), DatapathAbi.CT_KEY.byteSize(), CT_VALUE.byteSize(), offset(CT_VALUE, "backend_id"),
+            ids);
+        purge(maps.affinity(), AFFINITY_KEY.byteSize(), DatapathAbi.AFFINITY_VALUE.byteSize(),
+            offset(DatapathAbi.AFFINITY_VALUE, "backend_id"), ids);
+    }
+
+    private void purge(final BpfMap map, final long keySize, final long valueSize, final long backendIdOffset,
+        final Set<Integer> ids)
+    {
+        try (Arena scratch = Arena.ofConfined())
+        {
+            final MemorySegment key = scratch.allocate(keySize, 8);
+            final MemorySegment next = scratch.allocate(keySize, 8);
+            final MemorySegment value = scratch.allocate(valueSize, 8);
+            final List<MemorySegment> doomed = new ArrayList<>();
+            MemorySegment previous = null;
+            while (map.nextKey(previous, next))
+            {
+                key.copyFrom(next);
+                previous = key;
+                if (map.lookup(key, value) && ids.contains(value.get(ValueLayout.JAVA_INT, backendIdOffset)))
+                {
+                    doomed.add(scratch.allocate(keySize, 8).copyFrom(key));
+                }
+            }
+            for (final MemorySegment gone : doomed)
+            {
+                if (map.delete(gone))
+                {
+                    writes.deletions++;
+                }
+            }
+        }
+    }
+
+    static byte protocolNumber(final Protocol protocol)
+    {
+        return (byte)(protocol == Protocol.TCP ? DatapathAbi.PROTO_TCP : DatapathAbi.PROTO_UDP);
+    }
+
+    // ---------------------------------------------------------------------------------- restart adoption
+
+    /**
+     * Adopts what a previous agent left in the maps: its svc_ids, backend ids and live Maglev tables.
+     * Service ports applied afterwards reuse the table of a frontend they share with the adopted state,
+     * so unchanged services are not rewritten. {@link #completeAdoption()} removes what nothing claimed.
+     *
+     * @return how many frontends were found.
+     */
+    public int adopt()
+    {
+        adoption = Adoption.read(maps, svcIds, backendIds);
+        return adoption.frontendCount();
+    }
+
+    /** Removes the adopted entries that desired state did not claim. Call after the first full sync. */
+    public void completeAdoption()
+    {
+        if (null == adoption)
+        {
+            return;
+        }
+        final Adoption finished = adoption;
+        adoption = null;
+        for (final FrontendKey frontend : finished.unclaimedFrontends())
+        {
+            deleteFrontend(frontend);
+        }
+        for (final Table table : finished.unclaimedTables())
+        {
+            removeTable(table);
+        }
+    }
+
+    /** What {@link #adopt()} found, until it is claimed or removed. */
+    private static final class Adoption
+    {
+        private final Map<FrontendKey, FrontendValue> frontendValues = new HashMap<>();
+        private final Map<Integer, Table> tables = new HashMap<>();
+        private final Set<FrontendKey> claimedFrontends = new HashSet<>();
+
+        static Adoption read(final DatapathMaps maps, final IdAllocator svcIds, final IdAllocator backendIds)
+        {
+            final Adoption adoption = new Adoption();
+            try (Arena scratch = Arena.ofConfined())
+            {
+                final MemorySegment key = scratch.allocate(SVC_KEY);
+                final MemorySegment next = scratch.allocate(SVC_KEY);
+                final MemorySegment value = scratch.allocate(SVC_VALUE);
+                MemorySegment previous = null;
+                while (maps.services().nextKey(previous, next))
+                {
+                    key.copyFrom(next);
+                    previous = key;
+                    if (!maps.services().lookup(key, value))
+                    {
+                        continue;
+                    }
+                    final byte proto = key.get(ValueLayout.JAVA_BYTE, offset(SVC_KEY, "proto"));
+                    final FrontendKey frontend = new FrontendKey(
+                        DatapathAbi.readAddress(key, offset(SVC_KEY, "addr")),
+                        Short.toUnsignedInt(key.get(NET_PORT, offset(SVC_KEY, "port"))),
+                        proto == DatapathAbi.PROTO_TCP ? Protocol.TCP : Protocol.UDP);
+                    final int svcId = value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "svc_id"));
+                    adoption.frontendValues.put(frontend, new FrontendValue(svcId,
+                        value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "flags")),
+                        value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "affinity_timeout_s")),
+                        value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "backend_count")),
+                        value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "table_size")),
+                        value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "generation"))));
+                    if (!adoption.tables.containsKey(svcId))
+                    {
+                        final Table table = readTable(maps, svcId, scratch);
+                        table.generation = value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "generation"));
+                        adoption.tables.put(svcId, table);
+                        svcIds.reserve(svcId);
+                        for (final int id : table.backendIds.values())
+                        {
+                            backendIds.reserve(id);
+                        }
+                    }
+                }
+            }
+            return adoption;
+        }
+
+        private static Table readTable(final DatapathMaps maps, final int svcId, final Arena scratch)
+        {
+            final Table table = new Table(svcId);
+            final MemorySegment outerKey = scratch.allocateFrom(ValueLayout.JAVA_INT, svcId);
+            final MemorySegment innerId = scratch.allocate(ValueLayout.JAVA_INT);
+            if (!maps.maglev().lookup(outerKey, innerId))
+            {
+                return table;
+            }
+            final BpfMap inner = BpfMap.openById(innerId.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC);
+            final MemorySegment slotKey = scratch.allocate(ValueLayout.JAVA_INT);
+            final MemorySegment slotValue = scratch.allocate(ValueLayout.JAVA_INT);
+            slotKey.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+            inner.lookup(slotKey, slotValue);
+            final int size = slotValue.get(ValueLayout.JAVA_INT, 0);
+            final int[] slots = new int[size];
+            final Set<Integer> ids = new HashSet<>();
+            for (int i = 0; i < size; i++)
+            {
+                slotKey.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                inner.lookup(slotKey, slotValue);
+                slots[i] = slotValue.get(ValueLayout.JAVA_INT, 0);
+                if (slots[i] != 0)
+                {
+                    ids.add(slots[i]);
+                }
+            }
+            table.live = slots;
+            table.liveMap = inner;
+            final MemorySegment backendKey = scratch.allocate(ValueLayout.JAVA_INT);
+            final MemorySegment backend = scratch.allocate(BACKEND);
+            for (final int id : ids)
+            {
+                backendKey.set(ValueLayout.JAVA_INT, 0, id);
+                if (maps.backends().lookup(backendKey, backend))
+                {
+                    final EndpointKey endpoint = new EndpointKey(
+                        DatapathAbi.readAddress(backend, offset(BACKEND, "addr")),
+                        Short.toUnsignedInt(backend.get(NET_PORT, offset(BACKEND, "port"))));
+                    table.backendIds.put(endpoint, id);
+                    table.backendLocal.put(id,
+                        (backend.get(ValueLayout.JAVA_BYTE, offset(BACKEND, "flags")) & DatapathAbi.BACKEND_F_LOCAL) != 0);
+                }
+            }
+            table.backendCount = table.backendIds.size();
+            return table;
+        }
+
+        int frontendCount()
+        {
+            return frontendValues.size();
+        }
+
+        FrontendValue value(final FrontendKey frontend)
+        {
+            final FrontendValue value = frontendValues.get(frontend);
+            if (null != value)
+            {
+                claimedFrontends.add(frontend);
+            }
+            return value;
+        }
+
+        Table claim(final FrontendKey frontend)
+        {
+            final FrontendValue value = frontendValues.get(frontend);
+            if (null == value)
+            {
+                return null;
+            }
+            claimedFrontends.add(frontend);
+            return tables.remove(value.svcId());
+        }
+
+        Set<FrontendKey> unclaimedFrontends()
+        {
+            final Set<FrontendKey> unclaimed = new HashSet<>(frontendValues.keySet());
+            unclaimed.removeAll(claimedFrontends);
+            return unclaimed;
+        }
+
+        List<Table> unclaimedTables()
+        {
+            return List.copyOf(tables.values());
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        for (final Programmed current : programmed.values())
+        {
+            for (final Table table : current.tables.values())
+            {
+                if (null != table.liveMap)
+                {
+                    table.liveMap.close();
+                }
+                if (null != table.standbyMap)
+                {
+                    table.standbyMap.close();
+                }
+            }
+        }
+        arena.close();
+    }
+}

@@ -1,0 +1,217 @@
+package io.switchboard.datapath;
+
+import io.switchboard.bpf.BpfMap;
+import io.switchboard.maglev.MaglevHash;
+import io.switchboard.maglev.MaglevTableBuilder;
+import io.switchboard.maglev.TableSizes;
+import io.switchboard.model.ClusterModel;
+import io.switchboard.model.ModelChanges;
+import io.switchboard.model.ModelConfig;
+import io.switchboard.model.NamespacedName;
+import io.switchboard.model.ServicePortKey;
+import io.switchboard.model.ServicePortState;
+import io.switchboard.testing.KernelTest;
+import io.switchboard.testing.PinDirectory;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@KernelTest
+class DatapathProgrammerTest
+{
+    private static final Datapath.Sizes SIZES = new Datapath.Sizes(4096, 32_768, 4096, 4096, 4096, 256);
+
+    @Test
+    void aServicePortGetsItsFrontendsBackendsAndALiveMaglevTable(final PinDirectory pins) throws Exception
+    {
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            final ClusterModel model = model();
+            model.upsert(Manifests.service("web", "10.96.0.10", 80, 30080));
+            model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.11", "198.19.0.12")));
+            apply(model, programmer);
+
+            final ServicePortKey key = port("web");
+            assertThat(programmer.frontends(key)).hasSize(2); // ClusterIP, NodePort on the node address
+            final int[] table = liveTable(datapath.maps(), programmer.frontends(key).values().iterator().next().svcId());
+            assertThat(table.length).as("the smallest prime of at least 100 slots per backend").isEqualTo(509);
+            assertThat(distinct(table)).hasSize(3).doesNotContain(0);
+            assertThat(programmer.writes().backendEntries()).as("3 ids for each of the internal and external tables")
+                .isEqualTo(6);
+        }
+    }
+
+    @Test
+    void oneEndpointChangeAtAThousandServicesWritesOnlyThatServicesChangedSlots(final PinDirectory pins)
+        throws Exception
+    {
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            final ClusterModel model = model();
+            for (int i = 0; i < 1000; i++)
+            {
+                model.upsert(Manifests.service("svc" + i, "10.96." + (i / 250) + "." + (i % 250 + 1), 80, 0));
+                model.upsert(Manifests.slice("svc" + i, endpoints(i, 7)));
+            }
+            apply(model, programmer);
+            settle(programmer);
+            final int svcId = programmer.frontends(port("svc500")).values().iterator().next().svcId();
+            final int[] before = liveTable(datapath.maps(), svcId);
+            final long slotsBefore = programmer.writes().maglevSlots();
+            final long servicesBefore = programmer.writes().serviceEntries();
+            final long backendsBefore = programmer.writes().backendEntries();
+            final long switchesBefore = programmer.writes().tableSwitches();
+
+            // 7 -> 8 backends keeps M at 1021, so the change is a diff, not a new table
+            final List<String> grown = new ArrayList<>(endpoints(500, 7));
+            grown.add("198.20.99.99");
+            final ModelChanges changes = model.upsert(Manifests.slice("svc500", grown));
+            assertThat(changes.changed()).containsExactly(port("svc500"));
+            apply(model, programmer, changes);
+
+            final int[] after = liveTable(datapath.maps(), svcId);
+            int changedSlots = 0;
+            for (int i = 0; i < after.length; i++)
+            {
+                changedSlots += before[i] != after[i] ? 1 : 0;
+            }
+            assertThat(changedSlots).as("its 1/8 of 1021 slots, plus Maglev's few percent of others")
+                .isBetween(120, 180);
+            assertThat(programmer.writes().maglevSlots() - slotsBefore).isEqualTo(changedSlots);
+            assertThat(programmer.writes().tableSwitches() - switchesBefore).isEqualTo(1);
+            assertThat(programmer.writes().backendEntries() - backendsBefore).isEqualTo(1);
+            assertThat(programmer.writes().serviceEntries() - servicesBefore).as("svc500's one frontend").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aNewAgentAdoptsThePinnedStateAndRewritesNothingThatIsUnchanged(final PinDirectory pins) throws Exception
+    {
+        final ClusterModel model = model();
+        for (int i = 0; i < 20; i++)
+        {
+            model.upsert(Manifests.service("svc" + i, "10.96.0." + (i + 1), 80, 30000 + i));
+            model.upsert(Manifests.slice("svc" + i, endpoints(i, 3)));
+        }
+        int[] tableBefore;
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            assertThat(datapath.adopted()).isFalse();
+            apply(model, programmer);
+            tableBefore = liveTable(datapath.maps(), programmer.frontends(port("svc7")).values().iterator().next().svcId());
+        }
+        // the first agent is gone; its maps stayed pinned. svc19 was deleted while no agent ran.
+        model.deleteService(new NamespacedName("default", "svc19"));
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            assertThat(datapath.adopted()).isTrue();
+            assertThat(programmer.adopt()).isEqualTo(40); // 20 ClusterIPs + 20 NodePorts
+
+            apply(model, programmer);
+            assertThat(programmer.writes().total()).as("nothing unchanged is rewritten").isZero();
+            programmer.completeAdoption();
+
+            assertThat(programmer.writes().deletions())
+                .as("svc19's two frontends and its two tables (internal and external scope)").isEqualTo(4);
+            final int svcId = programmer.frontends(port("svc7")).values().iterator().next().svcId();
+            assertThat(liveTable(datapath.maps(), svcId)).isEqualTo(tableBefore);
+        }
+    }
+
+    private static DatapathProgrammer programmer(final Datapath datapath)
+    {
+        final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(),
+            new MaglevTableBuilder(new MaglevHash(MaglevHash.DEFAULT_SEED), TableSizes.defaults()),
+            TableSizes.defaults());
+        return programmer;
+    }
+
+    static ClusterModel model() throws Exception
+    {
+        return new ClusterModel(ModelConfig.forNode(Manifests.NODE)
+            .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
+    }
+
+    static void apply(final ClusterModel model, final DatapathProgrammer programmer)
+    {
+        for (final ServicePortState state : model.states())
+        {
+            programmer.apply(state, false, false);
+        }
+    }
+
+    static void apply(final ClusterModel model, final DatapathProgrammer programmer, final ModelChanges changes)
+    {
+        for (final ServicePortKey key : changes.changed())
+        {
+            programmer.apply(model.state(key), false, false);
+        }
+    }
+
+    static void settle(final DatapathProgrammer programmer) throws InterruptedException
+    {
+        Thread.sleep(5);
+        programmer.deleteRetiredBackends(System.nanoTime());
+    }
+
+    static ServicePortKey port(final String service)
+    {
+        return new ServicePortKey(new NamespacedName("default", service), "http", io.switchboard.model.Protocol.TCP);
+    }
+
+    static List<String> endpoints(final int service, final int count)
+    {
+        final List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            addresses.add("198.20." + (service % 200) + "." + (i + 1 + (service / 200) * 20));
+        }
+        return addresses;
+    }
+
+    static int[] liveTable(final DatapathMaps maps, final int svcId)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment key = arena.allocateFrom(ValueLayout.JAVA_INT, svcId);
+            final MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
+            assertThat(maps.maglev().lookup(key, value)).as("sb_maglev[%d]", svcId).isTrue();
+            try (BpfMap inner = BpfMap.openById(value.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC))
+            {
+                key.set(ValueLayout.JAVA_INT, 0, 0);
+                inner.lookup(key, value);
+                final int[] slots = new int[value.get(ValueLayout.JAVA_INT, 0)];
+                for (int i = 0; i < slots.length; i++)
+                {
+                    key.set(ValueLayout.JAVA_INT, 0, i + 1);
+                    inner.lookup(key, value);
+                    slots[i] = value.get(ValueLayout.JAVA_INT, 0);
+                }
+                return slots;
+            }
+        }
+    }
+
+    static Set<Integer> distinct(final int[] slots)
+    {
+        final Set<Integer> ids = new HashSet<>();
+        for (final int slot : slots)
+        {
+            ids.add(slot);
+        }
+        return ids;
+    }
+}
