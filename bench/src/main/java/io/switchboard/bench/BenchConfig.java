@@ -20,7 +20,7 @@ record BenchConfig(
         return new BenchConfig(
             ints("bench.services", quick ? "100,1000" : "1000,10000"),
             Integer.getInteger("bench.endpoints", 10),
-            Integer.getInteger("bench.pods", 5),
+            Integer.getInteger("bench.pods", 11),
             Integer.getInteger("bench.connections", quick ? 200 : 2000),
             Integer.getInteger("bench.connectWarmup", quick ? 50 : 200),
             Integer.getInteger("bench.ruleChanges", quick ? 1 : 3),
@@ -33,7 +33,7 @@ record BenchConfig(
             Integer.getInteger("bench.jmh.warmupIterations", quick ? 1 : 2),
             Integer.getInteger("bench.jmh.iterations", quick ? 1 : 3),
             Integer.getInteger("bench.jmh.iterationMillis", quick ? 100 : 300),
-            List.of(System.getProperty("bench.systems", "switchboard,iptables,nftables").split(",")),
+            List.of(System.getProperty("bench.systems", "switchboard,switchboard-abi,iptables,nftables").split(",")),
             System.getProperty("bench.iptables", "iptables-restore"),
             Path.of(System.getProperty("bench.out", "bench/results")),
             Path.of(System.getProperty("bench.bpfDir", "bpf/build")));

@@ -122,7 +122,7 @@ public final class BenchMain
                     latency.percentileMicros(50), latency.percentileMicros(99), latency.ratePerSecond(),
                     latency.failures());
 
-                final int changes = system.equals("switchboard") ? config.switchboardChanges() : config.ruleChanges();
+                final int changes = system.startsWith("switchboard") ? config.switchboardChanges() : config.ruleChanges();
                 final double[] millis = new double[changes];
                 for (int c = 0; c < changes; c++)
                 {
@@ -151,7 +151,8 @@ public final class BenchMain
     {
         return switch (system)
         {
-            case "switchboard" -> new SwitchboardDataplane(network, config.pods());
+            case "switchboard" -> new ProgrammerDataplane(network, config.pods());
+            case "switchboard-abi" -> new SwitchboardDataplane(network, config.pods());
             case "iptables" -> new RuleFileDataplane(RuleFileDataplane.Mode.IPTABLES, network.node(),
                 config.iptablesRestore());
             case "nftables" -> new RuleFileDataplane(RuleFileDataplane.Mode.NFTABLES, network.node(), null);

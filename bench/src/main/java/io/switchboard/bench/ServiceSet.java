@@ -16,6 +16,7 @@ import java.util.List;
 record ServiceSet(int count, int endpointsPerService, List<Endpoint> endpoints, Endpoint spare)
 {
     static final int SERVICE_PORT = 80;
+    static final int TARGET_PORT = 8080;
     static final String CLUSTER_CIDR = "10.96.0.0/16";
 
     /** An endpoint: IPv4 address (dotted) and port. */
@@ -43,16 +44,25 @@ record ServiceSet(int count, int endpointsPerService, List<Endpoint> endpoints, 
 
     /**
      * {@code endpointsPerService} endpoints spread over {@code pods} pod addresses 198.19.0.(10+p):
-     * endpoint j is pod {@code j % pods} on port {@code 8080 + j / pods}; the spare is pod 0 on port 8079.
+     * endpoint j is pod {@code j % pods} on port {@code 8080 + j / pods}. With more pods than endpoints every
+     * endpoint is on port 8080 and the spare is the next pod on 8080; otherwise the spare is pod 0 on 8079.
      */
     static ServiceSet onPods(final int count, final int endpointsPerService, final int pods)
     {
         final List<Endpoint> endpoints = new ArrayList<>();
         for (int j = 0; j < endpointsPerService; j++)
         {
-            endpoints.add(new Endpoint(podIp(j % pods), 8080 + j / pods));
+            endpoints.add(new Endpoint(podIp(j % pods), TARGET_PORT + j / pods));
         }
-        return new ServiceSet(count, endpointsPerService, endpoints, new Endpoint(podIp(0), 8079));
+        final Endpoint spare = pods > endpointsPerService
+            ? new Endpoint(podIp(endpointsPerService), TARGET_PORT) : new Endpoint(podIp(0), TARGET_PORT - 1);
+        return new ServiceSet(count, endpointsPerService, endpoints, spare);
+    }
+
+    /** Whether every endpoint, the spare included, listens on {@link #TARGET_PORT} (one EndpointSlice port). */
+    boolean singleTargetPort()
+    {
+        return spare.port() == TARGET_PORT && endpoints.stream().allMatch(e -> e.port() == TARGET_PORT);
     }
 
     static String podIp(final int pod)

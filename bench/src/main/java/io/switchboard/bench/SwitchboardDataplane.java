@@ -28,8 +28,8 @@ import java.util.List;
  * follows DESIGN's double buffering: the new table is diffed against the standby inner map (two
  * generations ago), only changed slots are written, and one outer update makes it live.
  * <p>
- * TODO(lead): once {@code io.switchboard.datapath} has the agent's programming class, make
- * {@link #program} and {@link #changeOneEndpoint} call it instead of writing maps here.
+ * The headline "switchboard" column uses the agent's {@link io.switchboard.datapath.DatapathProgrammer}
+ * ({@link ProgrammerDataplane}); this one shows what the same writes cost without the model in between.
  */
 final class SwitchboardDataplane implements DataplaneUnderTest
 {
@@ -64,13 +64,13 @@ final class SwitchboardDataplane implements DataplaneUnderTest
     @Override
     public String name()
     {
-        return "switchboard";
+        return "switchboard-abi";
     }
 
     @Override
     public String note()
     {
-        return "DatapathAbi map writes from this harness (the agent's programming code is not on main yet): " +
+        return "direct DatapathAbi map writes from this harness (the reference the programmer is compared with): " +
             "Maglev build + one inner map per service + batched sb_backends/sb_maglev/sb_services; object load " +
             "and attach (" + loadNanos / 1_000_000 + " ms) not included; change = table diff against the " +
             "standby inner map + outer swap";
