@@ -33,7 +33,9 @@ record BenchConfig(
             Integer.getInteger("bench.jmh.warmupIterations", quick ? 1 : 2),
             Integer.getInteger("bench.jmh.iterations", quick ? 1 : 3),
             Integer.getInteger("bench.jmh.iterationMillis", quick ? 100 : 300),
-            List.of(System.getProperty("bench.systems", "switchboard,switchboard-abi,iptables,nftables").split(",")),
+            System.getProperty("bench.systems", "switchboard,switchboard-abi,iptables,nftables").isBlank() ? List.of()
+                : List.of(System.getProperty("bench.systems", "switchboard,switchboard-abi,iptables,nftables")
+                .split(",")),
             System.getProperty("bench.iptables", "iptables-restore"),
             Path.of(System.getProperty("bench.out", "bench/results")),
             Path.of(System.getProperty("bench.bpfDir", "bpf/build")));

@@ -129,13 +129,10 @@ public final class BenchMain
                     millis[c] = dataplane.changeOneEndpoint(c + 1) / 1e6;
                 }
                 report.change(system, services, DatapathCost.median(millis));
-                if (system.equals("switchboard"))
-                {
-                    final double[] sorted = millis.clone();
-                    Arrays.sort(sorted);
-                    report.switchboardChangeP99Millis.put(services,
-                        sorted[Math.min(sorted.length - 1, (int)Math.ceil(0.99 * sorted.length) - 1)]);
-                }
+                final double[] sorted = millis.clone();
+                Arrays.sort(sorted);
+                report.changeP99Millis.computeIfAbsent(system, k -> new java.util.TreeMap<>()).put(services,
+                    sorted[Math.min(sorted.length - 1, (int)Math.ceil(0.99 * sorted.length) - 1)]);
                 System.out.printf(Locale.ROOT, "   one change: median %.3f ms of %d%n", DatapathCost.median(millis),
                     changes);
                 if (services == config.services().getLast())
@@ -164,11 +161,8 @@ public final class BenchMain
     {
         final DatapathCost cost = new DatapathCost(config.datapathRepeat(), config.datapathSamples(),
             config.endpoints(), config.bpfDir().resolve("tests/empty_xdp.bpf.o"));
-        for (final int services : config.datapathServices())
-        {
-            cost.measure(services);
-            System.out.println("   " + services + ": " + cost.results);
-        }
+        cost.measureAll(config.datapathServices());
+        System.out.println("   " + cost.results + ", empty " + cost.empty());
         report.datapathEmpty = cost.empty();
         report.datapath.putAll(cost.results);
         report.notes.add("datapath: repeat " + config.datapathRepeat() + ", median of " + config.datapathSamples() +

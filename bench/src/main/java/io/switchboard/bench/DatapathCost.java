@@ -60,91 +60,169 @@ final class DatapathCost
         return median(emptySamples.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
-    void measure(final int services) throws Exception
+    /** One scale, loaded and filled: its maps, tables, programs and packets. */
+    private final class Fixture implements AutoCloseable
     {
-        try (BpfObject empty = BpfObject.open(emptyObject).load();
-             SwitchboardMaps maps = SwitchboardMaps.load(services + 2, 2 * endpoints + 1))
+        final int services;
+        final BpfObject empty;
+        final SwitchboardMaps maps;
+        final List<BpfMap> tables = new ArrayList<>();
+        BpfProgram xdp;
+        BpfProgram baseline;
+        final Map<String, byte[]> packets = new LinkedHashMap<>();
+        final Map<String, List<Double>> samples = new LinkedHashMap<>();
+        int measuredSvcId;
+        int affinitySvcId;
+
+        Fixture(final int services)
         {
-            final ServiceSet set = ServiceSet.onPods(services, endpoints, endpoints);
-            final int measuredSvcId = services;
-            final int affinitySvcId = services + 1;
-            final Inet4Address client = (Inet4Address)InetAddress.getByName("198.18.0.2");
-            final Inet4Address frontend = (Inet4Address)InetAddress.getByName(set.clusterIp(set.lastIndex()));
-            final Inet4Address affinityFrontend = (Inet4Address)InetAddress.getByName("10.97.0.1");
-            final Inet4Address elsewhere = (Inet4Address)InetAddress.getByName("10.98.0.1");
-
-            // backends 1..E route to the measured frontend, E+1..2E to the affinity frontend (see class doc)
-            final MemorySegment keys = maps.arena.allocate(ValueLayout.JAVA_INT, 2L * endpoints);
-            final MemorySegment values = maps.arena.allocate(SwitchboardMaps.BACKEND_SIZE * 2 * endpoints);
-            for (int j = 0; j < 2 * endpoints; j++)
+            this.services = services;
+            this.empty = BpfObject.open(emptyObject).load();
+            try
             {
-                keys.setAtIndex(ValueLayout.JAVA_INT, j, j + 1);
-                SwitchboardMaps.putBackend(values, j, (j < endpoints ? frontend : affinityFrontend).getAddress(),
-                    ServiceSet.SERVICE_PORT);
+                this.maps = SwitchboardMaps.load(services + 2, 2 * endpoints + 1);
             }
-            maps.backends.updateBatch(keys, values, 2 * endpoints, BpfMap.BPF_ANY);
-
-            final MaglevTableBuilder builder = new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults());
-            final int tableSize = builder.sizes().sizeFor(endpoints);
-            try (BpfMap shared = maps.createTable("sb_mg_shared", table(builder, tableSize, 1));
-                 BpfMap affinityTable = maps.createTable("sb_mg_aff", table(builder, tableSize, endpoints + 1)))
+            catch (final RuntimeException ex)
             {
-                final MemorySegment svcIds = maps.arena.allocate(ValueLayout.JAVA_INT, services + 1L);
-                final MemorySegment fds = maps.arena.allocate(ValueLayout.JAVA_INT, services + 1L);
-                for (int i = 0; i <= services; i++)
-                {
-                    svcIds.setAtIndex(ValueLayout.JAVA_INT, i, i + 1);
-                    fds.setAtIndex(ValueLayout.JAVA_INT, i, i < services ? shared.fd() : affinityTable.fd());
-                }
-                maps.pointTables(svcIds, fds, services + 1);
-
-                final MemorySegment serviceKeys = maps.arena.allocate(SwitchboardMaps.SVC_KEY_SIZE * (services + 1));
-                final MemorySegment serviceValues =
-                    maps.arena.allocate(SwitchboardMaps.SVC_VALUE_SIZE * (services + 1));
-                for (int i = 0; i < services; i++)
-                {
-                    SwitchboardMaps.putServiceKey(serviceKeys, i,
-                        InetAddress.getByName(set.clusterIp(i)).getAddress(), ServiceSet.SERVICE_PORT);
-                    SwitchboardMaps.putServiceValue(serviceValues, i, i + 1, DatapathAbi.SVC_F_ANY_ENDPOINTS,
-                        endpoints, tableSize);
-                }
-                SwitchboardMaps.putServiceKey(serviceKeys, services, affinityFrontend.getAddress(),
-                    ServiceSet.SERVICE_PORT);
-                SwitchboardMaps.putServiceValue(serviceValues, services, affinitySvcId,
-                    DatapathAbi.SVC_F_ANY_ENDPOINTS | DatapathAbi.SVC_F_AFFINITY, endpoints, tableSize);
-                maps.services.updateBatch(serviceKeys, serviceValues, services + 1, BpfMap.BPF_ANY);
-
-                final BpfProgram xdp = maps.object.program(DatapathAbi.PROGRAM_XDP);
-                final BpfProgram baseline = empty.program("empty_xdp");
-                final byte[] syn = Frames.tcp(client, CLIENT_PORT, frontend, ServiceSet.SERVICE_PORT, Frames.TCP_SYN);
-                final byte[] ack = Frames.tcp(client, CLIENT_PORT + 1, frontend, ServiceSet.SERVICE_PORT,
-                    Frames.TCP_ACK);
-                final byte[] ackSyn = Frames.tcp(client, CLIENT_PORT + 1, frontend, ServiceSet.SERVICE_PORT,
-                    Frames.TCP_SYN);
-                final byte[] affinitySyn = Frames.tcp(client, CLIENT_PORT + 2, affinityFrontend,
-                    ServiceSet.SERVICE_PORT, Frames.TCP_SYN);
-                final byte[] other = Frames.tcp(client, CLIENT_PORT + 3, elsewhere, ServiceSet.SERVICE_PORT,
-                    Frames.TCP_SYN);
-
-                // the conntrack entry of the established flow, and the affinity entry, made once beforehand
-                expectPass(xdp.testRun(ackSyn, 1), "conntrack setup SYN");
-                expectPass(xdp.testRun(affinitySyn, 1), "affinity setup SYN");
-
-                final long newFlowsBefore = maps.serviceCounter(measuredSvcId, "new_flows");
-                final long ctHitsBefore = maps.serviceCounter(measuredSvcId, "ct_hits");
-                final long affinityBefore = maps.serviceCounter(affinitySvcId, "affinity_hits");
-                results.get("new_flow").put(services, run(xdp, syn));
-                results.get("established").put(services, run(xdp, ack));
-                results.get("affinity").put(services, run(xdp, affinitySyn));
-                results.get("not_service").put(services, run(xdp, other));
-                emptySamples.add(run(baseline, syn));
-                final long runs = (long)repeat * samples;
-                checks.add(services + " services: new_flows +" + (maps.serviceCounter(measuredSvcId, "new_flows")
-                    - newFlowsBefore) + ", ct_hits +" + (maps.serviceCounter(measuredSvcId, "ct_hits") - ctHitsBefore)
-                    + ", affinity_hits +" + (maps.serviceCounter(affinitySvcId, "affinity_hits") - affinityBefore)
-                    + " (each expected +" + runs + ")");
+                empty.close();
+                throw ex;
             }
         }
+
+        @Override
+        public void close()
+        {
+            tables.forEach(BpfMap::close);
+            maps.close();
+            empty.close();
+        }
+    }
+
+    /**
+     * Measures every scale in {@code scales}: all are loaded first, then each sampling round runs every case at
+     * every scale, so that a change in the machine's load during the run spreads over all of them alike.
+     */
+    void measureAll(final List<Integer> scales) throws Exception
+    {
+        final List<Fixture> fixtures = new ArrayList<>();
+        try
+        {
+            for (final int services : scales)
+            {
+                final Fixture fixture = new Fixture(services);
+                fixtures.add(fixture);
+                fill(fixture);
+            }
+            final Map<Fixture, long[]> before = new LinkedHashMap<>();
+            for (final Fixture f : fixtures)
+            {
+                before.put(f, new long[] {f.maps.serviceCounter(f.measuredSvcId, "new_flows"),
+                    f.maps.serviceCounter(f.measuredSvcId, "ct_hits"),
+                    f.maps.serviceCounter(f.affinitySvcId, "affinity_hits")});
+            }
+            for (int round = 0; round < samples; round++)
+            {
+                for (final Fixture f : fixtures)
+                {
+                    for (final var packet : f.packets.entrySet())
+                    {
+                        final BpfProgram program = packet.getKey().equals("empty") ? f.baseline : f.xdp;
+                        final TestRunResult result = program.testRun(packet.getValue(), repeat);
+                        expectPass(result, packet.getKey());
+                        f.samples.computeIfAbsent(packet.getKey(), k -> new ArrayList<>())
+                            .add((double)result.durationNanos());
+                    }
+                }
+            }
+            final long runs = (long)repeat * samples;
+            for (final Fixture f : fixtures)
+            {
+                for (final String name : CASES)
+                {
+                    results.get(name).put(f.services, median(f.samples.get(name)));
+                }
+                emptySamples.addAll(f.samples.get("empty"));
+                final long[] b = before.get(f);
+                checks.add(f.services + " services: new_flows +" +
+                    (f.maps.serviceCounter(f.measuredSvcId, "new_flows") - b[0]) + ", ct_hits +" +
+                    (f.maps.serviceCounter(f.measuredSvcId, "ct_hits") - b[1]) + ", affinity_hits +" +
+                    (f.maps.serviceCounter(f.affinitySvcId, "affinity_hits") - b[2]) + " (each expected +" + runs +
+                    ")");
+            }
+        }
+        finally
+        {
+            fixtures.forEach(Fixture::close);
+        }
+    }
+
+    private void fill(final Fixture f) throws Exception
+    {
+        final int services = f.services;
+        final SwitchboardMaps maps = f.maps;
+        final ServiceSet set = ServiceSet.onPods(services, endpoints, endpoints);
+        f.measuredSvcId = services;
+        f.affinitySvcId = services + 1;
+        final Inet4Address client = (Inet4Address)InetAddress.getByName("198.18.0.2");
+        final Inet4Address frontend = (Inet4Address)InetAddress.getByName(set.clusterIp(set.lastIndex()));
+        final Inet4Address affinityFrontend = (Inet4Address)InetAddress.getByName("10.127.0.1");
+        final Inet4Address elsewhere = (Inet4Address)InetAddress.getByName("10.128.0.1");
+
+        // backends 1..E route to the measured frontend, E+1..2E to the affinity frontend (see class doc)
+        final MemorySegment keys = maps.arena.allocate(ValueLayout.JAVA_INT, 2L * endpoints);
+        final MemorySegment values = maps.arena.allocate(SwitchboardMaps.BACKEND_SIZE * 2 * endpoints);
+        for (int j = 0; j < 2 * endpoints; j++)
+        {
+            keys.setAtIndex(ValueLayout.JAVA_INT, j, j + 1);
+            SwitchboardMaps.putBackend(values, j, (j < endpoints ? frontend : affinityFrontend).getAddress(),
+                ServiceSet.SERVICE_PORT);
+        }
+        maps.backends.updateBatch(keys, values, 2 * endpoints, BpfMap.BPF_ANY);
+
+        final MaglevTableBuilder builder = new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults());
+        final int tableSize = builder.sizes().sizeFor(endpoints);
+        final BpfMap shared = maps.createTable("sb_mg_shared", table(builder, tableSize, 1));
+        f.tables.add(shared);
+        final BpfMap affinityTable = maps.createTable("sb_mg_aff", table(builder, tableSize, endpoints + 1));
+        f.tables.add(affinityTable);
+        final MemorySegment svcIds = maps.arena.allocate(ValueLayout.JAVA_INT, services + 1L);
+        final MemorySegment fds = maps.arena.allocate(ValueLayout.JAVA_INT, services + 1L);
+        for (int i = 0; i <= services; i++)
+        {
+            svcIds.setAtIndex(ValueLayout.JAVA_INT, i, i + 1);
+            fds.setAtIndex(ValueLayout.JAVA_INT, i, i < services ? shared.fd() : affinityTable.fd());
+        }
+        maps.pointTables(svcIds, fds, services + 1);
+
+        final MemorySegment serviceKeys = maps.arena.allocate(SwitchboardMaps.SVC_KEY_SIZE * (services + 1));
+        final MemorySegment serviceValues = maps.arena.allocate(SwitchboardMaps.SVC_VALUE_SIZE * (services + 1));
+        for (int i = 0; i < services; i++)
+        {
+            SwitchboardMaps.putServiceKey(serviceKeys, i, InetAddress.getByName(set.clusterIp(i)).getAddress(),
+                ServiceSet.SERVICE_PORT);
+            SwitchboardMaps.putServiceValue(serviceValues, i, i + 1, DatapathAbi.SVC_F_ANY_ENDPOINTS, endpoints,
+                tableSize);
+        }
+        SwitchboardMaps.putServiceKey(serviceKeys, services, affinityFrontend.getAddress(), ServiceSet.SERVICE_PORT);
+        SwitchboardMaps.putServiceValue(serviceValues, services, f.affinitySvcId,
+            DatapathAbi.SVC_F_ANY_ENDPOINTS | DatapathAbi.SVC_F_AFFINITY, endpoints, tableSize);
+        maps.services.updateBatch(serviceKeys, serviceValues, services + 1, BpfMap.BPF_ANY);
+
+        f.xdp = maps.object.program(DatapathAbi.PROGRAM_XDP);
+        f.baseline = f.empty.program("empty_xdp");
+        final byte[] ackSyn = Frames.tcp(client, CLIENT_PORT + 1, frontend, ServiceSet.SERVICE_PORT, Frames.TCP_SYN);
+        f.packets.put("new_flow", Frames.tcp(client, CLIENT_PORT, frontend, ServiceSet.SERVICE_PORT, Frames.TCP_SYN));
+        f.packets.put("established", Frames.tcp(client, CLIENT_PORT + 1, frontend, ServiceSet.SERVICE_PORT,
+            Frames.TCP_ACK));
+        f.packets.put("affinity", Frames.tcp(client, CLIENT_PORT + 2, affinityFrontend, ServiceSet.SERVICE_PORT,
+            Frames.TCP_SYN));
+        f.packets.put("not_service", Frames.tcp(client, CLIENT_PORT + 3, elsewhere, ServiceSet.SERVICE_PORT,
+            Frames.TCP_SYN));
+        f.packets.put("empty", f.packets.get("new_flow"));
+
+        // the conntrack entry of the established flow, and the affinity entry, made once beforehand
+        expectPass(f.xdp.testRun(ackSyn, 1), "conntrack setup SYN");
+        expectPass(f.xdp.testRun(f.packets.get("affinity"), 1), "affinity setup SYN");
     }
 
     private int[] table(final MaglevTableBuilder builder, final int tableSize, final int firstId)
@@ -168,16 +246,9 @@ final class DatapathCost
         }
     }
 
-    private double run(final BpfProgram program, final byte[] packet)
+    static double median(final List<Double> values)
     {
-        final double[] durations = new double[samples];
-        for (int s = 0; s < samples; s++)
-        {
-            final TestRunResult result = program.testRun(packet, repeat);
-            expectPass(result, program.name());
-            durations[s] = result.durationNanos();
-        }
-        return median(durations);
+        return median(values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     static double median(final double[] values)

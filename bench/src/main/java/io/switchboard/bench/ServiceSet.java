@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * The services every dataplane is programmed with: {@code count} ClusterIP services on TCP port
  * {@value #SERVICE_PORT}, each with the same {@code endpointsPerService} endpoints. Service {@code i} has
- * ClusterIP 10.96.0.0 + i + 1, so the last one is the end of kube-proxy's KUBE-SERVICES chain.
+ * ClusterIP 10.96.0.0 + i + 1 (in 10.96.0.0/12), so the last one is the end of kube-proxy's KUBE-SERVICES chain.
  *
  * @param count               number of service ports
  * @param endpointsPerService endpoints of each
@@ -17,7 +17,8 @@ record ServiceSet(int count, int endpointsPerService, List<Endpoint> endpoints, 
 {
     static final int SERVICE_PORT = 80;
     static final int TARGET_PORT = 8080;
-    static final String CLUSTER_CIDR = "10.96.0.0/16";
+    static final String CLUSTER_CIDR = "10.96.0.0/12";
+    static final int MAX_COUNT = (1 << 20) - 2;
 
     /** An endpoint: IPv4 address (dotted) and port. */
     record Endpoint(String ip, int port)
@@ -31,9 +32,9 @@ record ServiceSet(int count, int endpointsPerService, List<Endpoint> endpoints, 
 
     ServiceSet
     {
-        if (count < 1 || count > 65000)
+        if (count < 1 || count > MAX_COUNT)
         {
-            throw new IllegalArgumentException("service count must be 1..65000: " + count);
+            throw new IllegalArgumentException("service count must be 1.." + MAX_COUNT + ": " + count);
         }
         if (endpoints.size() != endpointsPerService)
         {
@@ -74,7 +75,7 @@ record ServiceSet(int count, int endpointsPerService, List<Endpoint> endpoints, 
     String clusterIp(final int index)
     {
         final int host = index + 1;
-        return "10.96." + (host >>> 8) + "." + (host & 0xff);
+        return "10." + (96 + (host >>> 16)) + "." + ((host >>> 8) & 0xff) + "." + (host & 0xff);
     }
 
     /** The service a one-endpoint change and the connection test use: the last one. */

@@ -100,6 +100,7 @@ class KubeProxyRulesTest
         assertThat(big.spare()).isEqualTo(new ServiceSet.Endpoint("198.19.0.20", 8080));
         assertThat(big.endpointsAfterChanges(2)).isEqualTo(big.endpoints());
         assertThat(big.endpointsAfterChanges(3).getFirst()).isEqualTo(big.spare());
+        assertThat(ServiceSet.onPods(100_000, 10, 11).clusterIp(99_999)).isEqualTo("10.97.134.160");
         assertThat(ServiceSet.onPods(1, 10, 5).singleTargetPort()).isFalse();
     }
 }
