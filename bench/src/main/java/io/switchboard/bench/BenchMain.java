@@ -26,6 +26,12 @@ public final class BenchMain
 
     public static void main(final String[] args) throws Exception
     {
+        if (args.length == 3 && args[0].equals("--chart"))
+        {
+            // draw chart.png again from a results.json: java -jar switchboard-bench.jar --chart IN.json OUT.png
+            Chart.rewrite(Path.of(args[1]), Path.of(args[2]));
+            return;
+        }
         final BenchConfig config = BenchConfig.fromSystemProperties();
         Files.createDirectories(config.out());
         final Report report = new Report();

@@ -1,5 +1,8 @@
 package io.switchboard.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -9,6 +12,7 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -21,9 +25,9 @@ final class Chart
     private static final int PANEL_W = 420;
     private static final int PANEL_H = 340;
     private static final Map<String, Color> COLORS = Map.of("switchboard", new Color(0x1f77b4), "iptables",
-        new Color(0xd62728), "nftables", new Color(0x2ca02c), "new_flow", new Color(0x1f77b4), "established",
-        new Color(0xff7f0e), "affinity", new Color(0x9467bd), "not_service", new Color(0x7f7f7f), "empty",
-        Color.BLACK);
+        new Color(0xd62728), "nftables", new Color(0x2ca02c), "switchboard-abi", new Color(0x8fbfe0), "new_flow",
+        new Color(0x1f77b4), "established", new Color(0xff7f0e), "affinity", new Color(0x9467bd), "not_service",
+        new Color(0x7f7f7f), "empty", Color.BLACK);
 
     private Chart()
     {
@@ -31,19 +35,73 @@ final class Chart
 
     static void write(final Report report, final Path file) throws IOException
     {
-        final Map<String, Map<Integer, Double>> p50 = new java.util.LinkedHashMap<>();
+        final Map<String, Map<Integer, Double>> p50 = new LinkedHashMap<>();
         report.connect.forEach((system, values) -> values.forEach((n, c) ->
             p50.computeIfAbsent(system, k -> new TreeMap<>()).put(n, c.p50Micros())));
-        final Map<String, Map<Integer, Double>> datapath = new java.util.LinkedHashMap<>(report.datapath);
+        final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>(report.datapath);
         if (report.datapathEmpty != null && !report.datapath.isEmpty())
         {
             final Map<Integer, Double> empty = new TreeMap<>();
             report.datapath.values().iterator().next().keySet().forEach(n -> empty.put(n, report.datapathEmpty));
             datapath.put("empty", empty);
         }
+        write(report.programSeconds, report.changeMillis, p50, datapath, file);
+    }
+
+    /** Draws the chart again from a {@code results.json} (for example after a change to the drawing). */
+    static void rewrite(final Path json, final Path file) throws IOException
+    {
+        final JsonNode root = new ObjectMapper().readTree(json.toFile());
+        final JsonNode bySize = root.path("by_services");
+        final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>();
+        root.path("datapath_ns").properties().forEach(entry ->
+        {
+            if (entry.getValue().isObject())
+            {
+                datapath.put(entry.getKey(), series(entry.getValue()));
+            }
+        });
+        if (root.path("datapath_ns").path("empty").isNumber() && !datapath.isEmpty())
+        {
+            final Map<Integer, Double> empty = new TreeMap<>();
+            datapath.values().iterator().next().keySet().forEach(n ->
+                empty.put(n, root.path("datapath_ns").path("empty").asDouble()));
+            datapath.put("empty", empty);
+        }
+        write(bySystem(bySize.path("program_s")), bySystem(bySize.path("one_change_ms")),
+            bySystem(bySize.path("connect_p50_us")), datapath, file);
+    }
+
+    private static Map<String, Map<Integer, Double>> bySystem(final JsonNode node)
+    {
+        final Map<String, Map<Integer, Double>> result = new LinkedHashMap<>();
+        node.properties().forEach(entry -> result.put(entry.getKey(), series(entry.getValue())));
+        return result;
+    }
+
+    private static Map<Integer, Double> series(final JsonNode node)
+    {
+        final Map<Integer, Double> values = new TreeMap<>();
+        node.properties().forEach(entry ->
+        {
+            if (entry.getValue().isNumber())
+            {
+                values.put(Integer.valueOf(entry.getKey()), entry.getValue().asDouble());
+            }
+        });
+        return values;
+    }
+
+    private static void write(final Map<String, Map<Integer, Double>> program,
+        final Map<String, Map<Integer, Double>> change, final Map<String, Map<Integer, Double>> connectP50,
+        final Map<String, Map<Integer, Double>> datapath, final Path file) throws IOException
+    {
+        // the pod-direct baselines are in the table; on the chart they would hide the systems
+        final Map<String, Map<Integer, Double>> p50 = new LinkedHashMap<>(connectP50);
+        p50.keySet().removeIf(name -> name.contains("pod direct"));
         final List<Map.Entry<String, Map<String, Map<Integer, Double>>>> panels = List.of(
-            Map.entry("program from nothing (s)", report.programSeconds),
-            Map.entry("one-endpoint change (ms)", report.changeMillis),
+            Map.entry("program from nothing (s)", program),
+            Map.entry("one-endpoint change, median (ms)", change),
             Map.entry("connect latency p50 (µs)", p50),
             Map.entry("sb_xdp ns/packet (test run)", datapath));
         final BufferedImage image = new BufferedImage(PANEL_W * panels.size(), PANEL_H, BufferedImage.TYPE_INT_RGB);
@@ -65,7 +123,7 @@ final class Chart
     {
         final int left = x0 + 60;
         final int right = x0 + PANEL_W - 15;
-        final int top = 40;
+        final int top = 52;
         final int bottom = PANEL_H - 50;
         g.setColor(Color.BLACK);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
@@ -125,7 +183,7 @@ final class Chart
                 px = x;
                 py = y;
             }
-            g.drawString(entry.getKey(), left + 10 + (legend % 3) * 100, top - 5 + (legend / 3) * 12);
+            g.drawString(entry.getKey(), left + 10 + (legend % 3) * 115, top - 8 + (legend / 3) * 12);
             legend++;
         }
         g.setStroke(new BasicStroke(1f));
