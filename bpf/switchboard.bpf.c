@@ -5,7 +5,8 @@
  *
  *   sb_xdp            XDP on the node's external interface: frontends reached from outside
  *                     (NodePort, LB IP, externalIP, ClusterIP routed to the node) -> DNAT, then
- *                     XDP_PASS so the kernel routes to the pod; refusals answered with XDP_TX.
+ *                     XDP_PASS so the kernel routes to the pod (or, with SB_CFG_F_XDP_FIB_REDIRECT,
+ *                     a FIB lookup and bpf_redirect); refusals answered with XDP_TX.
  *   sb_tc_from_pod    tc ingress of the host side of each pod veth (packets leaving a pod):
  *                     replies of translated flows get their source restored to the frontend;
  *                     pod -> frontend packets not already translated by the socket hooks get DNAT.
@@ -141,6 +142,86 @@ static __always_inline int sb_xdp_refuse(struct xdp_md *ctx, const struct sb_pkt
 	return XDP_TX;
 }
 
+/*
+ * SB_CFG_F_XDP_FIB_REDIRECT: forwards a DNATed frame to its backend from XDP, as the kernel's forwarding
+ * would (same FIB, with policy rules; forwarding must be on for the ingress interface): the lookup from
+ * the ingress interface for (client, backend), TTL / hop limit decremented (IPv4 header checksum updated,
+ * RFC 1624), MACs from the lookup's neighbour entry, bpf_redirect to the egress interface. Anything the
+ * lookup cannot settle here goes to the stack translated, exactly as without the flag: no neighbour entry
+ * yet (the stack resolves it), a local destination, no route, forwarding off, a packet larger than the
+ * egress MTU (the stack fragments or sends "fragmentation needed"), a TTL of 1 (the stack sends "time
+ * exceeded"), BPF_PROG_TEST_RUN. Redirected frames bypass netfilter's PREROUTING and FORWARD chains.
+ */
+static __always_inline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pkt, const union sb_addr *backend)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct bpf_fib_lookup fib;
+	int ret;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = pkt->proto;
+	fib.sport = pkt->sport;
+	fib.dport = pkt->dport; /* already the backend's port */
+	if (pkt->family == SB_AF_INET) {
+		struct iphdr *ip = data + SB_L3_OFF;
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_PASS;
+		if (ip->ttl <= 1)
+			return XDP_PASS;
+		fib.family = SB_AF_INET;
+		fib.tos = ip->tos;
+		fib.tot_len = bpf_ntohs(ip->tot_len);
+		fib.ipv4_src = ip->saddr;
+		fib.ipv4_dst = backend->w[3];
+	} else {
+		struct ipv6hdr *ip6 = data + SB_L3_OFF;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_PASS;
+		if (ip6->hop_limit <= 1)
+			return XDP_PASS;
+		fib.family = SB_AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff); /* traffic class and flow label */
+		fib.tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		sb_addr_copy((union sb_addr *)fib.ipv6_src, pkt->src.w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_dst, backend->w);
+	}
+	ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_PASS;
+
+	/* the lookup may not move the frame, but the verifier wants the bounds again */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if (pkt->family == SB_AF_INET) {
+		struct iphdr *ip = data + SB_L3_OFF;
+		__u16 *ttl_proto = (__u16 *)&ip->ttl; /* TTL and protocol: one 16-bit word of the checksum */
+		__u16 old;
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_PASS;
+		old = *ttl_proto;
+		ip->ttl--;
+		ip->check = sb_csum_apply(ip->check, sb_csum_diff16(0, old, *ttl_proto));
+	} else {
+		struct ipv6hdr *ip6 = data + SB_L3_OFF;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_PASS;
+		ip6->hop_limit--;
+	}
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
 SEC("xdp")
 int sb_xdp(struct xdp_md *ctx)
 {
@@ -148,6 +229,7 @@ int sb_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sb_svc_counters *counters = NULL;
 	struct sb_selection sel;
+	struct sb_config *cfg;
 	struct sb_pkt pkt;
 	int verdict;
 
@@ -167,6 +249,9 @@ int sb_xdp(struct xdp_md *ctx)
 			SB_COUNT(counters, dropped_other);
 			return XDP_DROP;
 		}
+		cfg = sb_config_get();
+		if (cfg && (cfg->flags & SB_CFG_F_XDP_FIB_REDIRECT))
+			return sb_xdp_forward(ctx, &pkt, &sel.backend.addr);
 		return XDP_PASS;
 	case SB_VERDICT_REFUSE:
 		return sb_xdp_refuse(ctx, &pkt);
@@ -195,8 +280,11 @@ static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt
 	return ret;
 }
 
-/* Reverse translation of a reply; 1 if the packet was one (and was rewritten), 0 if not. */
-static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt)
+/*
+ * Reverse translation of a reply; 1 if the packet was one (and was rewritten), 0 if not. The frontend
+ * restored as the source is copied to *frontend when it is not NULL.
+ */
+static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt, union sb_addr *frontend)
 {
 	union sb_addr addr;
 	__be16 port;
@@ -207,7 +295,62 @@ static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_p
 		sb_stat(SB_STAT_NAT_FAILED);
 	else
 		sb_stat(SB_STAT_REVNAT);
+	if (frontend)
+		*frontend = addr;
 	return 1;
+}
+
+/* Decrements the IPv4 TTL / IPv6 hop limit as forwarding does; -1 when the packet must not go on. */
+static __always_inline int sb_tc_dec_ttl(struct __sk_buff *skb, const struct sb_pkt *pkt)
+{
+	__u32 off = SB_L3_OFF + (pkt->family == SB_AF_INET ? offsetof(struct iphdr, ttl)
+							     : offsetof(struct ipv6hdr, hop_limit));
+	__u8 ttl;
+
+	if (bpf_skb_load_bytes(skb, off, &ttl, 1) || ttl <= 1)
+		return -1;
+	if (pkt->family == SB_AF_INET &&
+	    bpf_l3_csum_replace(skb, SB_L3_OFF + offsetof(struct iphdr, check), bpf_htons((__u16)ttl << 8),
+				bpf_htons((__u16)(ttl - 1) << 8), 2))
+		return -1;
+	ttl--;
+	return bpf_skb_store_bytes(skb, off, &ttl, 1, 0) ? -1 : 0;
+}
+
+/*
+ * Sends a reverse-translated reply on its way without the kernel's input route. Its source is now the
+ * frontend, which may be an address of this node (the node address of a NodePort; an LB IP or
+ * externalIP bound locally): the input route drops a packet arriving from a pod with a local source
+ * as a martian. So the reply is routed here, as forwarding would: a FIB lookup from the pod's link,
+ * TTL decremented, redirect to the egress interface with neighbour resolution. When the lookup does
+ * not give a forwarding route (local destination, no route, forwarding off; BPF_PROG_TEST_RUN, which
+ * has no ingress interface) the stack decides.
+ */
+static __always_inline int sb_tc_route_reply(struct __sk_buff *skb, const struct sb_pkt *pkt,
+					     const union sb_addr *frontend)
+{
+	struct bpf_fib_lookup fib;
+	int ret;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.ifindex = skb->ingress_ifindex;
+	fib.l4_protocol = pkt->proto;
+	fib.dport = pkt->dport;
+	if (pkt->family == SB_AF_INET) {
+		fib.family = SB_AF_INET;
+		fib.ipv4_src = frontend->w[3];
+		fib.ipv4_dst = pkt->dst.w[3];
+	} else {
+		fib.family = SB_AF_INET6;
+		sb_addr_copy((union sb_addr *)fib.ipv6_src, frontend->w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_dst, pkt->dst.w);
+	}
+	ret = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK;
+	if (sb_tc_dec_ttl(skb, pkt))
+		return TC_ACT_OK;
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 }
 
 /* Turns the skb into the refusal and sends it back out of the interface it came in on. */
@@ -232,14 +375,15 @@ SEC("tc")
 int sb_tc_from_pod(struct __sk_buff *skb)
 {
 	struct sb_svc_counters *counters = NULL;
+	union sb_addr frontend;
 	struct sb_selection sel;
 	struct sb_pkt pkt;
 	int verdict;
 
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
-	if (sb_tc_revnat(skb, &pkt))
-		return TC_ACT_OK;
+	if (sb_tc_revnat(skb, &pkt, &frontend))
+		return sb_tc_route_reply(skb, &pkt, &frontend);
 	verdict = sb_service_decide(&pkt, &sel, &counters);
 	switch (verdict) {
 	case -1:
@@ -265,7 +409,7 @@ int sb_tc_to_client(struct __sk_buff *skb)
 
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
-	if (!sb_tc_revnat(skb, &pkt))
+	if (!sb_tc_revnat(skb, &pkt, NULL))
 		sb_stat(SB_STAT_PASSED);
 	return TC_ACT_OK;
 }

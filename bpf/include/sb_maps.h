@@ -246,8 +246,12 @@ struct sb_srcrange_key {
  *   8  ct_tcp_established_s   4
  *  12  ct_tcp_closing_s       4  after FIN or RST
  *  16  ct_udp_s               4
- *  20  flags                  4  reserved, zero
+ *  20  flags                  4  SB_CFG_F_*, below; other bits zero
  */
+/* sb_config.flags */
+#define SB_CFG_F_XDP_FIB_REDIRECT (1U << 0) /* sb_xdp: after DNAT, route with bpf_fib_lookup and bpf_redirect
+					     * instead of XDP_PASS (falls back to XDP_PASS when the lookup
+					     * does not give a forwarding route); see bpf/README.md */
 struct sb_config {
 	__u32 maglev_seed;
 	__u32 ct_tcp_syn_s;

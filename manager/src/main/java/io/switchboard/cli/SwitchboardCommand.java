@@ -1,5 +1,6 @@
 package io.switchboard.cli;
 
+import io.switchboard.agent.AgentCommand;
 import io.switchboard.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = SwitchboardCommand.Version.class,
     description = "A Kubernetes Service dataplane: eBPF datapath, Java control plane.",
-    subcommands = {DemoCommand.class})
+    subcommands = {AgentCommand.class, DemoCommand.class})
 public final class SwitchboardCommand implements Runnable
 {
     @CommandLine.Spec

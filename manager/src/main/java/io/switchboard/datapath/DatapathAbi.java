@@ -66,6 +66,11 @@ public final class DatapathAbi
     /** Maglev inner table: slot 0 holds M, slot 1 + i entry i. */
     public static final int MAGLEV_SLOT_SIZE = 0;
     public static final int MAGLEV_SLOT_FIRST = 1;
+    /**
+     * {@code sb_config.flags}: {@code sb_xdp} forwards DNATed frames itself ({@code bpf_fib_lookup} +
+     * {@code bpf_redirect}) instead of {@code XDP_PASS}. Needs NAPI on the receiving end of pod veths.
+     */
+    public static final int CFG_F_XDP_FIB_REDIRECT = 1;
 
     /** Counters of {@code sb_svc_stats}, in field order. */
     public static final String[] SERVICE_COUNTERS = {"packets", "bytes", "new_flows", "ct_hits", "affinity_hits",

@@ -300,31 +300,23 @@ public final class DatapathProgrammer implements AutoCloseable
                 syncTable(table, entry.getValue());
             }
         }
-        for (final Map.Entry<FrontendKey, TableKey> entry : desiredFrontends.entrySet())
-        {
-            final Table table = tables.get(entry.getValue());
-            final FrontendValue value = new FrontendValue(table.svcId,
-                desiredFlags.get(entry.getValue()) | frontendFlags.get(entry.getKey()),
-                state.affinityTimeoutSeconds(), table.backendCount, null == table.live ? 0 : table.live.length,
-                table.generation);
-            FrontendValue previous = current.frontends.get(entry.getKey());
-            if (null == previous && null != adoption)
-            {
-                previous = adoption.value(entry.getKey());
-            }
-            if (!value.equals(previous))
-            {
-                writeFrontend(entry.getKey(), value);
-            }
-            current.frontends.put(entry.getKey(), value);
-        }
-        // tables that lose their last backend after their frontends say so
+        writeFrontends(current, desiredFrontends, tables, desiredEndpoints, desiredFlags, frontendFlags,
+            state.affinityTimeoutSeconds());
+        // tables that lose their last backend after their frontends say so, then the frontends again
+        // for the new table's size and generation
+        boolean emptied = false;
         for (final Map.Entry<TableKey, List<ServiceEndpoint>> entry : desiredEndpoints.entrySet())
         {
             if (entry.getValue().isEmpty())
             {
                 syncTable(tables.get(entry.getKey()), entry.getValue());
+                emptied = true;
             }
+        }
+        if (emptied)
+        {
+            writeFrontends(current, desiredFrontends, tables, desiredEndpoints, desiredFlags, frontendFlags,
+                state.affinityTimeoutSeconds());
         }
         for (final FrontendKey gone : List.copyOf(current.frontends.keySet()))
         {
@@ -342,6 +334,36 @@ public final class DatapathProgrammer implements AutoCloseable
             }
         }
         syncSourceRanges(current, state, desiredFrontends, tables);
+    }
+
+    private void writeFrontends(
+        final Programmed current,
+        final Map<FrontendKey, TableKey> desiredFrontends,
+        final Map<TableKey, Table> tables,
+        final Map<TableKey, List<ServiceEndpoint>> desiredEndpoints,
+        final Map<TableKey, Integer> desiredFlags,
+        final Map<FrontendKey, Integer> frontendFlags,
+        final int affinityTimeoutSeconds)
+    {
+        for (final Map.Entry<FrontendKey, TableKey> entry : desiredFrontends.entrySet())
+        {
+            final Table table = tables.get(entry.getValue());
+            final int backendCount = desiredEndpoints.get(entry.getValue()).isEmpty() ? 0 : table.backendCount;
+            final FrontendValue value = new FrontendValue(table.svcId,
+                desiredFlags.get(entry.getValue()) | frontendFlags.get(entry.getKey()),
+                affinityTimeoutSeconds, backendCount, null == table.live ? 0 : table.live.length,
+                table.generation);
+            FrontendValue previous = current.frontends.get(entry.getKey());
+            if (null == previous && null != adoption)
+            {
+                previous = adoption.value(entry.getKey());
+            }
+            if (!value.equals(previous))
+            {
+                writeFrontend(entry.getKey(), value);
+            }
+            current.frontends.put(entry.getKey(), value);
+        }
     }
 
     /** Removes every entry of a service port. */

@@ -1,154 +1,278 @@
 package io.switchboard.demo;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.switchboard.agent.AgentProcess;
 import io.switchboard.bpf.Bpf;
-import io.switchboard.bpf.BpfLink;
-import io.switchboard.bpf.BpfMap;
-import io.switchboard.bpf.BpfObject;
-import io.switchboard.bpf.Interfaces;
-import io.switchboard.bpf.MapSpec;
-import io.switchboard.bpf.MapType;
-import io.switchboard.bpf.XdpMode;
+import io.switchboard.model.Cidr;
+import io.switchboard.model.NodePortRange;
+import io.switchboard.model.ServiceAllocator;
 import io.switchboard.netns.Host;
 import io.switchboard.netns.LabNetwork;
+import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 /**
- * {@code switchboard demo}: builds a node, a client and pods in network namespaces, attaches the
- * probe XDP program to the node's client-facing interface, sends real TCP and UDP requests from the
- * client to every pod through the node, and prints what each pod saw and what XDP counted. Removes
- * everything it made on exit, Ctrl-C included.
+ * {@code switchboard demo}: a node with three pods in throw-away network namespaces, a real agent in
+ * the node, and the lesson's three Services (ClusterIP, NodePort, LoadBalancer) applied unchanged;
+ * then requests from a client outside the node to each Service's address, spread across the pods.
+ * Everything it made is removed on exit, Ctrl-C included.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Show real packets through the datapath in throw-away network namespaces (needs root).")
+    description = "Run Switchboard on a node in throw-away network namespaces and send it traffic (needs root).")
 public final class DemoCommand implements Callable<Integer>
 {
-    private static final int PORT = 8080;
+    static final String[] SEED_MANIFESTS = {"clusterip-svc.yaml", "nodeport-svc.yaml", "lb-svc.yaml"};
+    private static final String NODE = "demo-node";
+    private static final String LB_POOL = "203.0.113.0/28";
+    private static final int POD_PORT = 8080;
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
-    private static final String[] SLOT_NAMES = {"tcp", "udp", "icmp", "other", "dropped"};
-    /** {@code struct probe_counter} of bpf/include/probe.h: packets and bytes, per CPU. */
-    private static final MapSpec COUNTERS = new MapSpec(MapType.PERCPU_ARRAY, 4, 16);
 
-    @Option(names = "--pods", defaultValue = "3", description = "Pods to create (default ${DEFAULT-VALUE}).")
+    @Option(names = "--pods", defaultValue = "3", description = "Pods behind the Services (default ${DEFAULT-VALUE}).")
     private int pods;
 
-    @Option(names = "--requests", defaultValue = "5", description = "Requests per pod and protocol.")
+    @Option(names = "--requests", defaultValue = "12", description = "Requests per Service address (default ${DEFAULT-VALUE}).")
     private int requests;
 
     @Override
-    public Integer call()
+    public Integer call() throws Exception
     {
         final PrintStream out = System.out;
-        out.println("Switchboard " + "demo (libbpf " + Bpf.require() + ")");
+        out.println("Switchboard demo (libbpf " + Bpf.require() + ")");
+        final String id = Names.next();
+        final Path work = Files.createTempDirectory("switchboard-demo");
+        final Path pins = Path.of("/sys/fs/bpf", "switchboard-demo-" + id);
+        final Path aeron = Path.of("/dev/shm", "switchboard-demo-" + id);
         final LabNetwork lab = LabNetwork.create(pods);
-        final Thread cleanup = Thread.ofPlatform().unstarted(lab::close);
-        Runtime.getRuntime().addShutdownHook(cleanup);
-        try (lab;
-            BpfObject probe = BpfObject.openResource("bpf/probe.bpf.o").load();
-            BpfMap counters = probe.map("probe_counters", COUNTERS))
+        final List<AutoCloseable> cleanup = new ArrayList<>();
+        final Thread hook = Thread.ofPlatform().unstarted(() -> closeAll(cleanup, lab, work, pins, aeron));
+        Runtime.getRuntime().addShutdownHook(hook);
+        try
         {
-            final Host node = lab.node();
-            out.printf("  client %s  ──  node %s (%s)  ──  %d pods from %s%n", lab.client().address4().getHostAddress(),
-                node.address4().getHostAddress(), node.interfaceName(), pods, lab.pod(0).address4().getHostAddress());
-            try (BpfLink link = node.call(() -> probe.program("probe_xdp")
-                .attachXdp(Interfaces.index(node.interfaceName()), XdpMode.NATIVE_OR_GENERIC)))
+            final Path manifests = Files.createDirectories(work.resolve("manifests"));
+            final List<Service> services = writeManifests(lab, manifests);
+            for (int i = 0; i < pods; i++)
             {
-                out.printf("  XDP program probe_xdp attached to %s in %s mode%n%n", node.interfaceName(),
-                    link.xdpMode().name().toLowerCase());
-                for (int i = 0; i < pods; i++)
-                {
-                    lab.startServer(i, PORT);
-                }
-                for (final Host pod : lab.pods())
-                {
-                    requestPod(out, lab.client(), pod);
-                }
-                out.println();
-                out.println("  XDP counters on the node's " + node.interfaceName() + " (map probe_counters):");
-                printCounters(out, counters);
+                lab.startServer(i, POD_PORT);
             }
+            // the client reaches ClusterIPs and the LoadBalancer pool through the node, as traffic from
+            // outside a cluster does
+            lab.client().exec("ip", "route", "add", "10.96.0.0/12", "via", lab.node().address4().getHostAddress());
+            lab.client().exec("ip", "route", "add", LB_POOL, "via", lab.node().address4().getHostAddress());
+
+            out.printf("  client %s  ──  node %s (%s)  ──  %d pods %s%n", lab.client().address4().getHostAddress(),
+                lab.node().address4().getHostAddress(), lab.node().interfaceName(), pods,
+                lab.pods().stream().map(pod -> pod.address4().getHostAddress()).toList());
+            out.println("  applying the lesson's clusterip-svc.yaml, nodeport-svc.yaml and lb-svc.yaml unchanged,");
+            out.println("  and " + pods + " Pods labelled app: web-app (the agent derives their EndpointSlices)");
+            final AgentProcess agent = AgentProcess.start(lab.node(), List.of("--node-name", NODE,
+                "--node-ip", lab.node().address4().getHostAddress(), "--xdp-iface", lab.node().interfaceName(),
+                "--bpffs-dir", pins.toString(), "--aeron-dir", aeron.toString(),
+                "--state-dir", work.resolve("state").toString(), "--manifests", manifests.toString(),
+                "--lb-ip-pool", LB_POOL));
+            cleanup.add(agent);
+            out.println();
+
+            final Map<String, InetSocketAddress> targets = targets(services, lab);
+            await(lab.client(), targets.values());
+            out.printf("  %-40s %s%n", "SERVICE ADDRESS", "ANSWERED BY (" + requests + " connections each)");
+            for (final Map.Entry<String, InetSocketAddress> target : targets.entrySet())
+            {
+                final Map<String, Integer> answeredBy = new TreeMap<>();
+                int failed = 0;
+                for (int i = 0; i < requests; i++)
+                {
+                    try
+                    {
+                        final Requests.Answer answer = Requests.tcp(lab.client(), target.getValue(), TIMEOUT);
+                        answeredBy.merge(answer.pod(), 1, Integer::sum);
+                    }
+                    catch (final UncheckedIOException ex)
+                    {
+                        failed++;
+                    }
+                }
+                out.printf("  %-40s %s%s%n", target.getKey(), answeredBy, failed > 0 ? "  (" + failed + " failed)" : "");
+            }
+            out.println();
+            out.println("  The datapath holds (bpftool map dump pinned " + pins.resolve("maps/sb_services") + "):");
+            for (final String line : ServiceTable.render(pins.resolve("maps")))
+            {
+                out.println("  " + line);
+            }
+            return 0;
         }
         finally
         {
-            removeHook(cleanup);
+            Runtime.getRuntime().removeShutdownHook(hook);
+            closeAll(cleanup, lab, work, pins, aeron);
+            out.println();
+            out.println("  Removed the agent, every namespace, veth, pin and file the demo made.");
         }
-        out.println();
-        out.println("  Removed every namespace, veth and program the demo made.");
-        return 0;
     }
 
-    private void requestPod(final PrintStream out, final Host client, final Host pod)
+    /** Copies the seed manifests as they are and writes the Pods the Services select. */
+    private List<Service> writeManifests(final LabNetwork lab, final Path directory) throws IOException
     {
-        int tcp = 0;
-        int udp = 0;
-        String seen = "-";
-        for (int i = 0; i < requests; i++)
+        final KubernetesSerialization serialization = new KubernetesSerialization();
+        final List<Service> services = new ArrayList<>();
+        for (final String seed : SEED_MANIFESTS)
         {
-            try
+            try (InputStream in = DemoCommand.class.getResourceAsStream("/demo/" + seed))
             {
-                final Requests.Answer answer = Requests.tcp(client, new InetSocketAddress(pod.address4(), PORT), TIMEOUT);
-                seen = answer.callerSeenByPod().getHostAddress();
-                tcp++;
-            }
-            catch (final UncheckedIOException ex)
-            {
-                // counted as unanswered
-            }
-            try
-            {
-                Requests.udp(client, new InetSocketAddress(pod.address4(), PORT), TIMEOUT);
-                udp++;
-            }
-            catch (final UncheckedIOException ex)
-            {
-                // counted as unanswered
+                final byte[] yaml = in.readAllBytes();
+                Files.write(directory.resolve(seed), yaml);
+                services.add(serialization.unmarshal(new String(yaml, StandardCharsets.UTF_8), Service.class));
             }
         }
-        out.printf("  %-6s %-13s answered %d/%d TCP, %d/%d UDP; it saw the caller as %s%n", pod.role(),
-            pod.address4().getHostAddress(), tcp, requests, udp, requests, seen);
+        final List<HasMetadata> podObjects = new ArrayList<>();
+        for (int i = 0; i < lab.pods().size(); i++)
+        {
+            final Pod pod = new PodBuilder()
+                .withNewMetadata().withName("web-app-" + i).withNamespace("default").addToLabels("app", "web-app")
+                .endMetadata()
+                .withNewSpec().withNodeName(NODE).addNewContainer().withName("web").withImage("demo")
+                .addNewPort().withContainerPort(POD_PORT).withProtocol("TCP").endPort().endContainer().endSpec()
+                .withNewStatus().withPodIP(lab.pod(i).address4().getHostAddress())
+                .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus()
+                .build();
+            podObjects.add(pod);
+        }
+        final StringBuilder yaml = new StringBuilder();
+        for (final HasMetadata pod : podObjects)
+        {
+            yaml.append(serialization.asYaml(pod)).append("\n");
+        }
+        Files.writeString(directory.resolve("pods.yaml"), yaml.toString());
+        return services;
     }
 
-    private static void printCounters(final PrintStream out, final BpfMap counters)
+    /** Where each Service answers: the same allocation the agent makes (it is deterministic). */
+    private static Map<String, InetSocketAddress> targets(final List<Service> services, final LabNetwork lab)
     {
-        try (Arena arena = Arena.ofConfined())
+        final ServiceAllocator allocator = new ServiceAllocator(Cidr.parse("10.96.0.0/12"), NodePortRange.DEFAULT,
+            List.of(Cidr.parse(LB_POOL)));
+        final Map<String, InetSocketAddress> targets = new LinkedHashMap<>();
+        for (final Service seed : services)
         {
-            final MemorySegment key = arena.allocate(ValueLayout.JAVA_INT);
-            final MemorySegment values = arena.allocate(counters.valueBufferSize(), 8);
-            for (int slot = 0; slot < SLOT_NAMES.length; slot++)
+            final Service service = allocator.complete(seed);
+            final String name = service.getMetadata().getName();
+            final InetAddress clusterIp = address(service.getSpec().getClusterIP());
+            targets.put(name + " ClusterIP " + clusterIp.getHostAddress() + ":80", new InetSocketAddress(clusterIp, 80));
+            if ("NodePort".equals(service.getSpec().getType()))
             {
-                key.set(ValueLayout.JAVA_INT, 0, slot);
-                counters.lookup(key, values);
-                long packets = 0;
-                long bytes = 0;
-                for (long offset = 0; offset < values.byteSize(); offset += counters.perCpuStride())
+                final int nodePort = service.getSpec().getPorts().get(0).getNodePort();
+                targets.put(name + " NodePort " + lab.node().address4().getHostAddress() + ":" + nodePort,
+                    new InetSocketAddress(lab.node().address4(), nodePort));
+            }
+            if ("LoadBalancer".equals(service.getSpec().getType()))
+            {
+                final InetAddress ingress = address(service.getStatus().getLoadBalancer().getIngress().get(0).getIp());
+                targets.put(name + " LoadBalancer " + ingress.getHostAddress() + ":80",
+                    new InetSocketAddress(ingress, 80));
+            }
+        }
+        return targets;
+    }
+
+    private static void await(final Host client, final Iterable<InetSocketAddress> targets)
+    {
+        final long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (final InetSocketAddress target : targets)
+        {
+            while (true)
+            {
+                try
                 {
-                    packets += values.get(ValueLayout.JAVA_LONG, offset);
-                    bytes += values.get(ValueLayout.JAVA_LONG, offset + 8);
+                    Requests.tcp(client, target, Duration.ofMillis(500));
+                    break;
                 }
-                out.printf("    %-8s %6d packets %9d bytes%n", SLOT_NAMES[slot], packets, bytes);
+                catch (final UncheckedIOException ex)
+                {
+                    if (System.nanoTime() > deadline)
+                    {
+                        throw new IllegalStateException(target + " never answered: " + ex.getMessage(), ex);
+                    }
+                    AgentProcess.sleep(100);
+                }
             }
         }
     }
 
-    private static void removeHook(final Thread hook)
+    private static InetAddress address(final String literal)
     {
         try
         {
-            Runtime.getRuntime().removeShutdownHook(hook);
+            return InetAddress.getByName(literal);
         }
-        catch (final IllegalStateException ex)
+        catch (final java.net.UnknownHostException ex)
         {
-            // already shutting down: the hook runs
+            throw new IllegalArgumentException(literal, ex);
+        }
+    }
+
+    private static synchronized void closeAll(final List<AutoCloseable> resources, final LabNetwork lab,
+        final Path work, final Path pins, final Path aeron)
+    {
+        for (final AutoCloseable resource : resources)
+        {
+            try
+            {
+                resource.close();
+            }
+            catch (final Exception ignore)
+            {
+                // best effort: the rest must still go
+            }
+        }
+        resources.clear();
+        lab.close();
+        for (final Path path : List.of(pins, aeron, work))
+        {
+            deleteTree(path);
+        }
+    }
+
+    private static void deleteTree(final Path path)
+    {
+        if (!Files.exists(path))
+        {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path))
+        {
+            for (final Path entry : walk.sorted(Comparator.reverseOrder()).toList())
+            {
+                Files.deleteIfExists(entry);
+            }
+        }
+        catch (final IOException ex)
+        {
+            // reported by the caller's checks; nothing more to do here
         }
     }
 }

@@ -131,6 +131,95 @@ class DatapathProgrammerTest
         }
     }
 
+    @Test
+    void aServiceThatLosesItsEndpointsRefusesAndLeavesNoBackendThenDeletionLeavesNothing(final PinDirectory pins)
+        throws Exception
+    {
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            final ClusterModel model = model();
+            model.upsert(Manifests.service("web", "10.96.0.10", 80, 0));
+            model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.11")));
+            apply(model, programmer);
+
+            apply(model, programmer, model.upsert(Manifests.slice("web", List.of())));
+            settle(programmer);
+
+            final DatapathProgrammer.FrontendValue value = programmer.frontends(port("web")).values().iterator().next();
+            assertThat(value.backendCount()).isZero();
+            assertThat(value.flags() & DatapathAbi.SVC_F_ANY_ENDPOINTS).as("no endpoint anywhere: refuse").isZero();
+            assertThat(distinct(liveTable(datapath.maps(), value.svcId()))).containsExactly(0);
+            assertThat(count(datapath.maps().backends(), 4)).as("every backend id deleted").isZero();
+
+            apply(model, programmer, model.deleteService(new NamespacedName("default", "web")));
+            settle(programmer);
+            assertThat(count(datapath.maps().services(), 20)).isZero();
+            try (Arena arena = Arena.ofConfined())
+            {
+                assertThat(datapath.maps().maglev().lookup(arena.allocateFrom(ValueLayout.JAVA_INT, value.svcId()),
+                    arena.allocate(4))).as("no table left in sb_maglev").isFalse();
+            }
+            assertThat(programmer.programmedPorts()).isEmpty();
+        }
+    }
+
+    @Test
+    void conntrackAndAffinityEntriesOfARemovedEndpointArePurged(final PinDirectory pins) throws Exception
+    {
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath);
+            Arena arena = Arena.ofConfined())
+        {
+            final ClusterModel model = model();
+            model.upsert(Manifests.service("web", "10.96.0.10", 80, 0));
+            model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.11")));
+            apply(model, programmer);
+            final int svcId = programmer.frontends(port("web")).values().iterator().next().svcId();
+            final Set<Integer> ids = distinct(liveTable(datapath.maps(), svcId));
+            // one flow and one affinity entry per backend, as the datapath would have written them
+            int client = 1;
+            for (final int id : ids)
+            {
+                final MemorySegment ctKey = arena.allocate(DatapathAbi.CT_KEY);
+                ctKey.set(ValueLayout.JAVA_BYTE, 15, (byte)client);
+                final MemorySegment ctValue = arena.allocate(DatapathAbi.CT_VALUE);
+                ctValue.set(ValueLayout.JAVA_INT, DatapathAbi.offset(DatapathAbi.CT_VALUE, "backend_id"), id);
+                datapath.maps().conntrack().update(ctKey, ctValue, BpfMap.BPF_ANY);
+                final MemorySegment affinityKey = arena.allocate(DatapathAbi.AFFINITY_KEY);
+                affinityKey.set(ValueLayout.JAVA_INT, 0, svcId);
+                affinityKey.set(ValueLayout.JAVA_BYTE, 23, (byte)client++);
+                final MemorySegment affinityValue = arena.allocate(DatapathAbi.AFFINITY_VALUE);
+                affinityValue.set(ValueLayout.JAVA_INT, DatapathAbi.offset(DatapathAbi.AFFINITY_VALUE, "backend_id"), id);
+                datapath.maps().affinity().update(affinityKey, affinityValue, BpfMap.BPF_ANY);
+            }
+
+            apply(model, programmer, model.upsert(Manifests.slice("web", List.of("198.19.0.10"))));
+            settle(programmer);
+
+            assertThat(count(datapath.maps().conntrack(), 40)).as("the flow to the removed backend is gone").isEqualTo(1);
+            assertThat(count(datapath.maps().affinity(), 24)).isEqualTo(1);
+        }
+    }
+
+    static int count(final BpfMap map, final int keySize)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment key = arena.allocate(keySize);
+            final MemorySegment next = arena.allocate(keySize);
+            int count = 0;
+            MemorySegment previous = null;
+            while (map.nextKey(previous, next))
+            {
+                key.copyFrom(next);
+                previous = key;
+                count++;
+            }
+            return count;
+        }
+    }
+
     private static DatapathProgrammer programmer(final Datapath datapath)
     {
         final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(),
@@ -155,9 +244,20 @@ class DatapathProgrammerTest
 
     static void apply(final ClusterModel model, final DatapathProgrammer programmer, final ModelChanges changes)
     {
-        for (final ServicePortKey key : changes.changed())
+        final Set<ServicePortKey> keys = new HashSet<>(changes.added());
+        keys.addAll(changes.changed());
+        keys.addAll(changes.removed());
+        for (final ServicePortKey key : keys)
         {
-            programmer.apply(model.state(key), false, false);
+            final ServicePortState state = model.state(key);
+            if (null == state)
+            {
+                programmer.remove(key);
+            }
+            else
+            {
+                programmer.apply(state, false, false);
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.switchboard.testing;
 
 import io.switchboard.netns.Host;
 import io.switchboard.netns.LabNetwork;
+import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
 import io.switchboard.netns.Shell;
 import io.switchboard.bpf.BpfMap;
@@ -76,16 +77,20 @@ class LabNetworkTest
         assertThat(list(Cgroups.unifiedMount())).isEqualTo(cgroupsBefore);
     }
 
+    /** What this JVM made carries its pid: other runs may share the machine. */
+    private static final String OURS = Names.PREFIX + ProcessHandle.current().pid() + "-";
+
     private static List<String> namespaces()
     {
-        return Shell.run("ip", "netns", "list").lines().map(line -> line.split(" ")[0]).sorted().toList();
+        return Shell.run("ip", "netns", "list").lines().map(line -> line.split(" ")[0])
+            .filter(name -> name.contains(OURS)).sorted().toList();
     }
 
     private static List<String> list(final Path directory)
     {
         try (var entries = Files.list(directory))
         {
-            return entries.map(Path::toString).sorted().toList();
+            return entries.map(Path::toString).filter(name -> name.contains(OURS)).sorted().toList();
         }
         catch (final java.io.IOException ex)
         {

@@ -17,8 +17,12 @@ import java.nio.ByteOrder;
 public final class Packet
 {
     public static final int ETH_HLEN = 14;
+    public static final int PROTO_ICMP = 1;
     public static final int PROTO_TCP = 6;
     public static final int PROTO_UDP = 17;
+    public static final int PROTO_ICMPV6 = 58;
+    /** IPv6 next header value of a hop-by-hop options extension header. */
+    public static final int IPV6_HOP_BY_HOP = 0;
     public static final byte TCP_FIN = 0x01;
     public static final byte TCP_SYN = 0x02;
     public static final byte TCP_RST = 0x04;
@@ -39,6 +43,10 @@ public final class Packet
     private byte[] payload = new byte[0];
     private int ttl = 64;
     private boolean zeroUdpChecksum;
+    private byte[] ipv4Options = new byte[0];
+    private int fragmentOffset;
+    private boolean moreFragments;
+    private boolean hopByHop;
 
     private Packet(final int protocol, final InetAddress source, final int sourcePort, final InetAddress destination,
         final int destinationPort)
@@ -106,9 +114,56 @@ public final class Packet
         return this;
     }
 
+    /** An ICMP (IPv4) or ICMPv6 echo request: neither TCP nor UDP, so the datapath must not touch it. */
+    public static Packet icmpEcho(final InetAddress source, final InetAddress destination)
+    {
+        return new Packet(source instanceof Inet4Address ? PROTO_ICMP : PROTO_ICMPV6, source, 0, destination, 0);
+    }
+
+    /** IPv4 header options (a multiple of 4 bytes, at most 40), making IHL larger than 5. */
+    public Packet ipv4Options(final byte[] options)
+    {
+        if (options.length % 4 != 0 || options.length > 40)
+        {
+            throw new IllegalArgumentException("IPv4 options are whole 32-bit words, at most 40 bytes");
+        }
+        ipv4Options = options.clone();
+        return this;
+    }
+
+    /** An IPv4 fragment: offset in 8-byte units and the more-fragments flag (DF is cleared). */
+    public Packet fragment(final int offsetIn8ByteUnits, final boolean more)
+    {
+        fragmentOffset = offsetIn8ByteUnits;
+        moreFragments = more;
+        return this;
+    }
+
+    /** An IPv6 hop-by-hop options header (8 bytes of padding) between the IPv6 header and L4. */
+    public Packet hopByHop()
+    {
+        hopByHop = true;
+        return this;
+    }
+
+    /** An ARP request "who has {@code target}? tell {@code sender}", broadcast. */
+    public static byte[] arpRequest(final InetAddress sender, final InetAddress target)
+    {
+        final ByteBuffer frame = ByteBuffer.allocate(ETH_HLEN + 28).order(ByteOrder.BIG_ENDIAN);
+        frame.put(new byte[] {-1, -1, -1, -1, -1, -1}).put(SRC_MAC).putShort((short)0x0806)
+            .putShort((short)1).putShort((short)0x0800).put((byte)6).put((byte)4).putShort((short)1)
+            .put(SRC_MAC).put(sender.getAddress()).put(new byte[6]).put(target.getAddress());
+        return frame.array();
+    }
+
     public byte[] build()
     {
-        final byte[] l4 = protocol == PROTO_TCP ? tcpSegment() : udpDatagram();
+        final byte[] l4 = switch (protocol)
+        {
+            case PROTO_TCP -> tcpSegment();
+            case PROTO_UDP -> udpDatagram();
+            default -> icmpEcho();
+        };
         final byte[] l3 = source instanceof Inet4Address ? ipv4(l4) : ipv6(l4);
         final ByteBuffer frame = ByteBuffer.allocate(ETH_HLEN + l3.length).order(ByteOrder.BIG_ENDIAN);
         frame.put(DST_MAC).put(SRC_MAC).putShort((short)(source instanceof Inet4Address ? 0x0800 : 0x86DD)).put(l3);
@@ -145,15 +200,32 @@ public final class Packet
         return bytes;
     }
 
+    private byte[] icmpEcho()
+    {
+        final ByteBuffer icmp = ByteBuffer.allocate(8 + payload.length).order(ByteOrder.BIG_ENDIAN);
+        icmp.put((byte)(protocol == PROTO_ICMP ? 8 : 128)).put((byte)0).putShort((short)0)
+            .putShort((short)0x4242).putShort((short)1).put(payload);
+        final byte[] bytes = icmp.array();
+        final int checksum = protocol == PROTO_ICMP ? fold(sum(bytes, 0, bytes.length, 0)) :
+            l4Checksum(source.getAddress(), destination.getAddress(), PROTO_ICMPV6, bytes);
+        bytes[2] = (byte)(checksum >> 8);
+        bytes[3] = (byte)checksum;
+        return bytes;
+    }
+
     private byte[] ipv4(final byte[] l4)
     {
-        final ByteBuffer ip = ByteBuffer.allocate(20 + l4.length).order(ByteOrder.BIG_ENDIAN);
-        ip.put((byte)0x45).put((byte)0).putShort((short)(20 + l4.length))
-            .putShort((short)0x1234).putShort((short)0x4000) // DF, not a fragment
+        final int headerLength = 20 + ipv4Options.length;
+        // DF on whole datagrams; a fragment carries its offset and MF instead
+        final int fragmentField = fragmentOffset != 0 || moreFragments ?
+            (moreFragments ? 0x2000 : 0) | fragmentOffset : 0x4000;
+        final ByteBuffer ip = ByteBuffer.allocate(headerLength + l4.length).order(ByteOrder.BIG_ENDIAN);
+        ip.put((byte)(0x40 | headerLength / 4)).put((byte)0).putShort((short)(headerLength + l4.length))
+            .putShort((short)0x1234).putShort((short)fragmentField)
             .put((byte)ttl).put((byte)protocol).putShort((short)0)
-            .put(source.getAddress()).put(destination.getAddress()).put(l4);
+            .put(source.getAddress()).put(destination.getAddress()).put(ipv4Options).put(l4);
         final byte[] bytes = ip.array();
-        final int checksum = fold(sum(bytes, 0, 20, 0));
+        final int checksum = fold(sum(bytes, 0, headerLength, 0));
         bytes[10] = (byte)(checksum >> 8);
         bytes[11] = (byte)checksum;
         return bytes;
@@ -161,9 +233,17 @@ public final class Packet
 
     private byte[] ipv6(final byte[] l4)
     {
-        final ByteBuffer ip = ByteBuffer.allocate(40 + l4.length).order(ByteOrder.BIG_ENDIAN);
-        ip.putInt(0x60000000).putShort((short)l4.length).put((byte)protocol).put((byte)ttl)
-            .put(source.getAddress()).put(destination.getAddress()).put(l4);
+        final int extensionLength = hopByHop ? 8 : 0;
+        final ByteBuffer ip = ByteBuffer.allocate(40 + extensionLength + l4.length).order(ByteOrder.BIG_ENDIAN);
+        ip.putInt(0x60000000).putShort((short)(extensionLength + l4.length))
+            .put((byte)(hopByHop ? IPV6_HOP_BY_HOP : protocol)).put((byte)ttl)
+            .put(source.getAddress()).put(destination.getAddress());
+        if (hopByHop)
+        {
+            // next header, length 0 (8 bytes), then a PadN option filling the remaining 6 bytes
+            ip.put((byte)protocol).put((byte)0).put((byte)1).put((byte)4).putInt(0);
+        }
+        ip.put(l4);
         return ip.array();
     }
 
@@ -203,19 +283,33 @@ public final class Packet
 
     /**
      * Whether every checksum of an Ethernet frame is right: the IPv4 header's, and the TCP, UDP or
-     * ICMP one (including an ICMP error's embedded IPv4 header). Non-IP frames count as valid.
+     * ICMP one (including an ICMP error's embedded IPv4 header). Non-IP frames count as valid; an IP
+     * frame shorter than its headers claim does not.
      */
     public static boolean checksumsValid(final byte[] frame)
     {
+        if (frame.length < ETH_HLEN)
+        {
+            return false;
+        }
         final int etherType = ((frame[12] & 0xFF) << 8) | (frame[13] & 0xFF);
         if (etherType == 0x0800)
         {
+            // a frame shorter than its headers claim has no checksums that could be right
+            if (frame.length < ETH_HLEN + 20)
+            {
+                return false;
+            }
             final int ihl = (frame[ETH_HLEN] & 0x0F) * 4;
+            final int total = ((frame[ETH_HLEN + 2] & 0xFF) << 8) | (frame[ETH_HLEN + 3] & 0xFF);
+            if (ihl < 20 || total < ihl || ETH_HLEN + total > frame.length)
+            {
+                return false;
+            }
             if (fold(sum(frame, ETH_HLEN, ihl, 0)) != 0)
             {
                 return false;
             }
-            final int total = ((frame[ETH_HLEN + 2] & 0xFF) << 8) | (frame[ETH_HLEN + 3] & 0xFF);
             final int protocol = frame[ETH_HLEN + 9] & 0xFF;
             final int l4 = ETH_HLEN + ihl;
             final int l4Length = total - ihl;
@@ -228,6 +322,10 @@ public final class Packet
             if (protocol == 1)
             {
                 return fold(sum(frame, l4, l4Length, 0)) == 0 && embeddedIpv4Valid(frame, l4 + 8, frame.length);
+            }
+            if ((protocol == PROTO_UDP && l4Length < 8) || (protocol == PROTO_TCP && l4Length < 20))
+            {
+                return false;
             }
             if (protocol == PROTO_UDP && frame[l4 + 6] == 0 && frame[l4 + 7] == 0)
             {
@@ -242,7 +340,15 @@ public final class Packet
         }
         if (etherType == 0x86DD)
         {
+            if (frame.length < ETH_HLEN + 40)
+            {
+                return false;
+            }
             final int payloadLength = ((frame[ETH_HLEN + 4] & 0xFF) << 8) | (frame[ETH_HLEN + 5] & 0xFF);
+            if (ETH_HLEN + 40 + payloadLength > frame.length)
+            {
+                return false;
+            }
             final int next = frame[ETH_HLEN + 6] & 0xFF;
             if (next == PROTO_TCP || next == PROTO_UDP || next == 58)
             {

@@ -1,0 +1,222 @@
+package io.switchboard.agent;
+
+import io.aeron.Aeron;
+import io.aeron.CommonContext;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.switchboard.bpf.Bpf;
+import io.switchboard.bpf.XdpMode;
+import io.switchboard.control.ControlPlaneAdapter;
+import io.switchboard.control.ControlPlaneConfiguration;
+import io.switchboard.control.DesiredStateProxy;
+import io.switchboard.control.EmbeddedMediaDriver;
+import io.switchboard.datapath.Datapath;
+import io.switchboard.datapath.DatapathProgrammer;
+import io.switchboard.maglev.MaglevHash;
+import io.switchboard.maglev.MaglevTableBuilder;
+import io.switchboard.maglev.TableSizes;
+import io.switchboard.model.Cidr;
+import io.switchboard.model.ClusterModel;
+import io.switchboard.model.ModelConfig;
+import io.switchboard.model.NodePortRange;
+import io.switchboard.model.ServiceAllocator;
+import io.switchboard.source.ManifestSource;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.ShutdownSignalBarrier;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.File;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/** {@code switchboard agent}: the node daemon. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+    description = "Run the node agent: load the datapath, follow desired state, program the maps.")
+public final class AgentCommand implements Callable<Integer>
+{
+    @Option(names = "--node-name", description = "This node's name (default: the host name).")
+    private String nodeName;
+
+    @Option(names = "--node-ip", description = "A node address NodePorts answer on (repeatable; default: "
+        + "the node's addresses).")
+    private List<InetAddress> nodeIps = new ArrayList<>();
+
+    @Option(names = "--xdp-iface", description = "An external interface for the XDP program (repeatable).")
+    private List<String> xdpInterfaces = new ArrayList<>();
+
+    @Option(names = "--cgroup", description = "cgroup v2 directory for the socket hooks (ClusterIP at connect time).")
+    private Path cgroup;
+
+    @Option(names = "--bpffs-dir", defaultValue = "/sys/fs/bpf/switchboard",
+        description = "Where this agent pins its maps and links (default ${DEFAULT-VALUE}).")
+    private Path bpffsDirectory;
+
+    @Option(names = "--aeron-dir", description = "Aeron directory; an external media driver there is used if "
+        + "one runs, else one is embedded there (default " + "/dev/shm/switchboard-aeron).")
+    private Path aeronDirectory;
+
+    @Option(names = "--state-dir", defaultValue = "/var/lib/switchboard",
+        description = "Where objects from the CLI and manifests are kept across restarts (default ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Option(names = "--manifests", description = "A directory of Kubernetes manifests to follow.")
+    private Path manifests;
+
+    @Option(names = "--kubeconfig", description = "Follow a Kubernetes API server (kubeconfig file).")
+    private File kubeconfig;
+
+    @Option(names = "--service-cidr", defaultValue = "10.96.0.0/12",
+        description = "Where ClusterIPs are allocated for Services that arrive without one (default ${DEFAULT-VALUE}).")
+    private String serviceCidr;
+
+    @Option(names = "--lb-ip-pool", description = "A CIDR LoadBalancer addresses are allocated from when no cloud "
+        + "gives one (repeatable).")
+    private List<String> loadBalancerPools = new ArrayList<>();
+
+    @Option(names = "--maglev-seed", defaultValue = "0",
+        description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
+    private int maglevSeed;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final Consumer<String> log = AgentCommand::log;
+        if (null != kubeconfig)
+        {
+            log.accept("--kubeconfig is not supported yet; use --manifests or switchboard apply");
+            return 2;
+        }
+        Bpf.require();
+        final KubernetesSerialization serialization = new KubernetesSerialization();
+        final Path aeronDir = null == aeronDirectory ? ControlPlaneConfiguration.aeronDirectory() : aeronDirectory;
+        final List<AutoCloseable> resources = new ArrayList<>();
+        try
+        {
+            final Datapath datapath = Datapath.load(bpffsDirectory, Datapath.Sizes.defaults());
+            resources.add(datapath);
+            final MaglevHash hash = new MaglevHash(maglevSeed);
+            final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(),
+                new MaglevTableBuilder(hash, TableSizes.defaults()), TableSizes.defaults());
+            resources.add(programmer);
+            programmer.configure(maglevSeed, 0, 0, 0, 0);
+            if (datapath.adopted())
+            {
+                log.accept("adopted pinned datapath state: " + programmer.adopt() + " frontends");
+            }
+            for (final String iface : xdpInterfaces)
+            {
+                final XdpMode mode = datapath.attachXdp(iface);
+                log.accept("XDP on " + iface + (null == mode ? " (taken over from the previous agent)" :
+                    " in " + mode.name().toLowerCase() + " mode"));
+            }
+            if (null != cgroup)
+            {
+                datapath.attachCgroup(cgroup);
+                log.accept("socket hooks on cgroup " + cgroup);
+            }
+
+            final boolean external = Files.exists(aeronDir.resolve("cnc.dat")) &&
+                CommonContext.isDriverActive(aeronDir.toFile(), TimeUnit.SECONDS.toMillis(2), message -> { });
+            if (!external)
+            {
+                resources.add(EmbeddedMediaDriver.launch(aeronDir));
+            }
+            final Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(aeronDir.toString()));
+            resources.add(aeron);
+            final Subscription subscription = aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
+                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
+
+            final ClusterModel model = new ClusterModel(ModelConfig.forNode(nodeName())
+                .withNodeIps(nodeIps.isEmpty() ? nodeAddresses() : nodeIps));
+            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, datapath,
+                new StateStore(stateDirectory, serialization), new LinkedHashSet<>(xdpInterfaces), log);
+            agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
+            agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
+                loadBalancerPools.stream().map(Cidr::parse).toList()));
+            agent.restore(null);
+
+            final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
+                error -> log.accept("agent error: " + error), null, agent);
+            resources.add(runner);
+            AgentRunner.startOnThread(runner);
+
+            if (null != manifests)
+            {
+                final Publication publication = aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
+                    ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
+                final ManifestSource source = new ManifestSource(manifests,
+                    new DesiredStateProxy(publication, serialization), serialization, log);
+                final AgentRunner sourceRunner = new AgentRunner(new SleepingMillisIdleStrategy(50),
+                    error -> log.accept("manifest source error: " + error), null, source);
+                resources.add(sourceRunner);
+                AgentRunner.startOnThread(sourceRunner);
+            }
+            log.accept("agent ready: node " + nodeName() + ", aeron " + aeronDir + ", pins " + bpffsDirectory);
+            new ShutdownSignalBarrier().await();
+            log.accept("agent stopping; programs stay attached through their pinned links");
+            return 0;
+        }
+        finally
+        {
+            Collections.reverse(resources);
+            CloseHelper.quietCloseAll(resources);
+        }
+    }
+
+    private String nodeName()
+    {
+        if (null != nodeName)
+        {
+            return nodeName;
+        }
+        try
+        {
+            return InetAddress.getLocalHost().getHostName();
+        }
+        catch (final java.net.UnknownHostException ex)
+        {
+            return "localhost";
+        }
+    }
+
+    /** The node's global addresses: every address of every interface but loopback and link-local ones. */
+    static List<InetAddress> nodeAddresses() throws SocketException, java.net.UnknownHostException
+    {
+        final List<InetAddress> addresses = new ArrayList<>();
+        for (final NetworkInterface iface : Collections.list(NetworkInterface.getNetworkInterfaces()))
+        {
+            for (final InetAddress address : Collections.list(iface.getInetAddresses()))
+            {
+                if (!address.isLoopbackAddress() && !address.isLinkLocalAddress())
+                {
+                    // without the interface scope, as Kubernetes writes addresses
+                    addresses.add(address instanceof Inet6Address ?
+                        InetAddress.getByAddress(address.getAddress()) : address);
+                }
+            }
+        }
+        return addresses;
+    }
+
+    static void log(final String message)
+    {
+        System.err.println(Instant.now() + " switchboard: " + message);
+    }
+}

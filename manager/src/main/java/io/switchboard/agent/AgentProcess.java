@@ -1,0 +1,151 @@
+package io.switchboard.agent;
+
+import io.switchboard.netns.Host;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code switchboard agent} as its own process inside a host's network namespace (only the network
+ * namespace: bpffs and cgroups stay visible), started from this JVM's own class path, so the demo and
+ * the tests run a real agent and can kill it with SIGKILL and start another.
+ */
+public final class AgentProcess implements AutoCloseable
+{
+    private final Process process;
+    private final List<String> output = new CopyOnWriteArrayList<>();
+
+    private AgentProcess(final Process process)
+    {
+        this.process = process;
+        Thread.ofPlatform().daemon().name("agent-output").start(() ->
+        {
+            try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
+            {
+                String line;
+                while (null != (line = reader.readLine()))
+                {
+                    output.add(line);
+                }
+            }
+            catch (final IOException ignore)
+            {
+                // the process ended
+            }
+        });
+    }
+
+    /** Starts an agent in {@code node}'s namespace and waits until it says it is ready. */
+    public static AgentProcess start(final Host node, final List<String> arguments)
+    {
+        final List<String> command = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + node.namespace(),
+            ProcessHandle.current().info().command().orElse("java"),
+            "--enable-native-access=ALL-UNNAMED",
+            "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+            "--add-opens=java.base/java.util.zip=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+            "-cp", System.getProperty("java.class.path"),
+            "io.switchboard.cli.SwitchboardCommand", "agent"));
+        command.addAll(arguments);
+        try
+        {
+            final AgentProcess agent = new AgentProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
+            agent.awaitOutput("agent ready", 30);
+            return agent;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    public void awaitOutput(final String text, final int seconds)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (output.stream().noneMatch(line -> line.contains(text)))
+        {
+            if (!process.isAlive())
+            {
+                throw new AssertionError("the agent exited " + exitCode() + ":\n" + String.join("\n", output));
+            }
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("the agent did not print '" + text + "':\n" + String.join("\n", output));
+            }
+            sleep(20);
+        }
+    }
+
+    public List<String> output()
+    {
+        return List.copyOf(output);
+    }
+
+    /** SIGKILL: no shutdown hook, no cleanup, as when the node's kubelet or the OOM killer ends it. */
+    public void kill()
+    {
+        process.destroyForcibly();
+        try
+        {
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private int exitCode()
+    {
+        try
+        {
+            return process.waitFor();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    public static void sleep(final long millis)
+    {
+        try
+        {
+            Thread.sleep(millis);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        if (process.isAlive())
+        {
+            process.destroy();
+            try
+            {
+                if (!process.waitFor(10, TimeUnit.SECONDS))
+                {
+                    process.destroyForcibly();
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
+        }
+    }
+}

@@ -1,0 +1,434 @@
+package io.switchboard.agent;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.switchboard.control.ControlPlaneAdapter;
+import io.switchboard.control.DesiredStateListener;
+import io.switchboard.control.ObjectKinds;
+import io.switchboard.control.RejectedUpdateException;
+import io.switchboard.control.codecs.ObjectKind;
+import io.switchboard.control.codecs.SourceKind;
+import io.switchboard.datapath.Datapath;
+import io.switchboard.datapath.DatapathProgrammer;
+import io.switchboard.endpoints.EndpointsController;
+import io.switchboard.model.ClusterModel;
+import io.switchboard.model.EndpointSelection;
+import io.switchboard.model.ModelChanges;
+import io.switchboard.model.NamespacedName;
+import io.switchboard.model.RejectedObjectException;
+import io.switchboard.model.ServiceDefinition;
+import io.switchboard.model.ServiceEndpoint;
+import io.switchboard.model.ServicePortKey;
+import io.switchboard.model.ServiceAllocator;
+import io.switchboard.model.ServicePortState;
+import org.agrona.concurrent.Agent;
+
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The agent's single writer (invariant 7): one duty cycle polls the control-plane stream, applies
+ * each update to the model (Kubernetes semantics resolved for this node), then programs every service
+ * port the cycle changed, once, and retires removed backends. Nothing blocks; a rejected update
+ * changes nothing and is counted by the adapter.
+ */
+public final class SwitchboardAgent implements Agent, DesiredStateListener
+{
+    /** An object as the control plane names it. */
+    record ObjectRef(ObjectKind kind, String namespace, String name)
+    {
+    }
+
+    private record Snapshot(long id, Set<ObjectRef> seen)
+    {
+    }
+
+    /** The first cycles are logged (start-up is when operators look); later ones only count. */
+    private static final int FIRST_CYCLES_LOGGED = 10;
+
+    private final ClusterModel model;
+    private final DatapathProgrammer programmer;
+    private final Datapath datapath;
+    private final StateStore store;
+    private final Consumer<String> log;
+    private final PodInterfaces podInterfaces = new PodInterfaces();
+    private final EndpointsController endpointsController = new EndpointsController();
+    private final Map<NamespacedName, NamespacedName> externalSlices = new java.util.HashMap<>();
+    private ServiceAllocator allocator;
+    private final Set<String> externalInterfaces;
+    private final Set<ServicePortKey> pending = new LinkedHashSet<>();
+    private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
+    private final Map<SourceKind, Snapshot> snapshots = new EnumMap<>(SourceKind.class);
+    private ControlPlaneAdapter adapter;
+    private SourceKind adoptionCompletesWith;
+    private long lastIntendedSendTimeNs;
+    private long appliedCycles;
+
+    /**
+     * @param datapath           where pod-facing tc filters are attached; null in tests without one.
+     * @param store              keeps CLI and manifest objects across restarts; null for none.
+     * @param externalInterfaces the node's external interfaces (never treated as pod-facing).
+     */
+    public SwitchboardAgent(
+        final ClusterModel model,
+        final DatapathProgrammer programmer,
+        final Datapath datapath,
+        final StateStore store,
+        final Set<String> externalInterfaces,
+        final Consumer<String> log)
+    {
+        this.model = Objects.requireNonNull(model, "model");
+        this.programmer = Objects.requireNonNull(programmer, "programmer");
+        this.datapath = datapath;
+        this.store = store;
+        this.externalInterfaces = Set.copyOf(externalInterfaces);
+        this.log = Objects.requireNonNull(log, "log");
+    }
+
+    /**
+     * Fills in ClusterIPs, nodePorts and LoadBalancer addresses for Services from manifests and the
+     * CLI that lack them, as an apiserver would; Services from a Kubernetes API are taken as they are.
+     */
+    public void allocator(final ServiceAllocator allocator)
+    {
+        this.allocator = allocator;
+    }
+
+    /** The adapter this agent polls; set once, before the agent starts. */
+    public void adapter(final ControlPlaneAdapter adapter)
+    {
+        this.adapter = adapter;
+    }
+
+    public ControlPlaneAdapter adapter()
+    {
+        return adapter;
+    }
+
+    /**
+     * Restores what a previous agent saved and, if the datapath was adopted, which source's first
+     * completed snapshot ends the adoption (null: it ends with the restore itself).
+     */
+    public void restore(final SourceKind adoptionSource)
+    {
+        if (null != store)
+        {
+            for (final StateStore.Saved saved : store.load())
+            {
+                try
+                {
+                    onUpsert(saved.source(), 0, ObjectKinds.of(saved.object()), saved.object());
+                }
+                catch (final RejectedUpdateException ex)
+                {
+                    log.accept("restoring " + ex.getMessage());
+                }
+            }
+        }
+        flush();
+        adoptionCompletesWith = adoptionSource;
+        if (null == adoptionSource)
+        {
+            programmer.completeAdoption();
+        }
+    }
+
+    @Override
+    public int doWork()
+    {
+        int work = null == adapter ? 0 : adapter.poll();
+        work += flush();
+        if (programmer.hasRetiredBackends())
+        {
+            work += programmer.deleteRetiredBackends(System.nanoTime());
+        }
+        return work;
+    }
+
+    /** Programs every service port changed since the last cycle; returns how many. */
+    int flush()
+    {
+        if (pending.isEmpty())
+        {
+            return 0;
+        }
+        final int count = pending.size();
+        for (final ServicePortKey key : pending)
+        {
+            final ServicePortState state = model.state(key);
+            if (null == state)
+            {
+                programmer.remove(key);
+                continue;
+            }
+            final ServiceDefinition service = model.service(key.service());
+            programmer.apply(state, service.internalPolicyLocal(), service.externalPolicyLocal());
+            attachPodInterfaces(state);
+        }
+        pending.clear();
+        appliedCycles++;
+        if (appliedCycles <= FIRST_CYCLES_LOGGED)
+        {
+            log.accept("programmed " + count + " service port(s)");
+        }
+        return count;
+    }
+
+    private void attachPodInterfaces(final ServicePortState state)
+    {
+        if (null == datapath)
+        {
+            return;
+        }
+        for (final EndpointSelection selection : List.of(state.internal(), state.external(), state.clusterWide()))
+        {
+            for (final ServiceEndpoint endpoint : selection.endpoints())
+            {
+                if (!endpoint.local())
+                {
+                    continue;
+                }
+                final String device = podInterfaces.interfaceFor(endpoint.address());
+                if (null != device && !externalInterfaces.contains(device) &&
+                    !datapath.podInterfaces().contains(device))
+                {
+                    try
+                    {
+                        datapath.attachPodInterface(device);
+                        log.accept("tc on pod interface " + device);
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        log.accept("attaching to pod interface " + device + ": " + ex.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
+    {
+        ModelChanges changes;
+        try
+        {
+            changes = switch (object)
+            {
+                case Service service ->
+                {
+                    final Service completed = null != allocator && source != SourceKind.KUBERNETES ?
+                        allocator.complete(service) : service;
+                    final ModelChanges upserted = model.upsert(completed);
+                    yield merge(upserted, applyDerivedSlices(endpointsController.upsertService(completed)));
+                }
+                case EndpointSlice slice ->
+                {
+                    externalSlices.put(nameOf(slice), serviceOf(slice));
+                    yield model.upsert(slice);
+                }
+                case Node node -> model.upsert(node);
+                case Pod pod -> applyDerivedSlices(endpointsController.upsertPod(pod));
+                default -> ModelChanges.NONE;
+            };
+        }
+        catch (final RejectedObjectException ex)
+        {
+            throw new RejectedUpdateException(ex.kind() + " " + ex.object(), ex.field(), ex.reason());
+        }
+        record(changes);
+        final ObjectRef ref = new ObjectRef(kind, namespaceOf(object), object.getMetadata().getName());
+        known.computeIfAbsent(source, s -> new HashSet<>()).add(ref);
+        final Snapshot snapshot = snapshots.get(source);
+        if (null != snapshot && snapshot.id() == snapshotId)
+        {
+            snapshot.seen().add(ref);
+        }
+        if (null != store && source != SourceKind.KUBERNETES)
+        {
+            store.save(source, kind, object);
+        }
+    }
+
+    @Override
+    public void onDelete(final SourceKind source, final ObjectKind kind, final String namespace, final String name)
+    {
+        final String effectiveNamespace = null == namespace || namespace.isEmpty() ? "default" : namespace;
+        final NamespacedName objectName = new NamespacedName(effectiveNamespace, name);
+        final ModelChanges changes = switch (kind)
+        {
+            case SERVICE ->
+            {
+                if (null != allocator)
+                {
+                    allocator.release(objectName);
+                }
+                yield merge(model.deleteService(objectName),
+                    applyDerivedSlices(endpointsController.deleteService(objectName)));
+            }
+            case ENDPOINT_SLICE ->
+            {
+                externalSlices.remove(objectName);
+                yield model.deleteEndpointSlice(objectName);
+            }
+            case POD -> applyDerivedSlices(endpointsController.deletePod(objectName));
+            case NODE -> model.delete(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata()
+                .withName(name).endMetadata().build());
+            default -> ModelChanges.NONE;
+        };
+        record(changes);
+        final Set<ObjectRef> objects = known.get(source);
+        if (null != objects)
+        {
+            objects.remove(new ObjectRef(kind, kind == ObjectKind.NODE ? "" : effectiveNamespace, name));
+        }
+        if (null != store && source != SourceKind.KUBERNETES)
+        {
+            store.remove(source, kind, effectiveNamespace, name);
+        }
+    }
+
+    @Override
+    public void onSnapshotBegin(final SourceKind source, final long snapshotId)
+    {
+        snapshots.put(source, new Snapshot(snapshotId, new HashSet<>()));
+    }
+
+    @Override
+    public void onSnapshotEnd(final SourceKind source, final long snapshotId, final int objectCount)
+    {
+        final Snapshot snapshot = snapshots.get(source);
+        if (null == snapshot || snapshot.id() != snapshotId)
+        {
+            throw new RejectedUpdateException("snapshot " + source + " " + snapshotId, "",
+                "ends a snapshot that did not begin");
+        }
+        snapshots.remove(source);
+        final Set<ObjectRef> gone = new HashSet<>(known.getOrDefault(source, Set.of()));
+        gone.removeAll(snapshot.seen());
+        for (final ObjectRef ref : gone)
+        {
+            onDelete(source, ref.kind(), ref.namespace(), ref.name());
+        }
+        if (source == adoptionCompletesWith)
+        {
+            flush();
+            programmer.completeAdoption();
+            adoptionCompletesWith = null;
+        }
+    }
+
+    @Override
+    public void onApplied(final long intendedSendTimeNs)
+    {
+        lastIntendedSendTimeNs = intendedSendTimeNs;
+    }
+
+    /** The intended send time of the last update applied (for update-latency measurements). */
+    public long lastIntendedSendTimeNs()
+    {
+        return lastIntendedSendTimeNs;
+    }
+
+    /** Duty cycles that programmed something. */
+    public long appliedCycles()
+    {
+        return appliedCycles;
+    }
+
+    public ClusterModel model()
+    {
+        return model;
+    }
+
+    /**
+     * Applies the endpoints controller's slices to the model, except for Services whose endpoints
+     * come from EndpointSlices of their own (from an API or manifests): those are the truth.
+     */
+    private ModelChanges applyDerivedSlices(final EndpointsController.SliceChanges slices)
+    {
+        ModelChanges changes = ModelChanges.NONE;
+        for (final EndpointSlice slice : slices.upserts())
+        {
+            if (!externalSlices.containsValue(serviceOf(slice)))
+            {
+                changes = merge(changes, model.upsert(slice));
+            }
+        }
+        for (final NamespacedName gone : slices.deletes())
+        {
+            changes = merge(changes, model.deleteEndpointSlice(gone));
+        }
+        return changes;
+    }
+
+    private static ModelChanges merge(final ModelChanges first, final ModelChanges second)
+    {
+        if (second.isEmpty())
+        {
+            return first;
+        }
+        if (first.isEmpty())
+        {
+            return second;
+        }
+        final Set<ServicePortKey> added = new HashSet<>(first.added());
+        added.addAll(second.added());
+        final Set<ServicePortKey> changed = new HashSet<>(first.changed());
+        changed.addAll(second.changed());
+        final Set<ServicePortKey> removed = new HashSet<>(first.removed());
+        removed.addAll(second.removed());
+        return new ModelChanges(added, changed, removed);
+    }
+
+    private static NamespacedName nameOf(final EndpointSlice slice)
+    {
+        final String namespace = slice.getMetadata().getNamespace();
+        return new NamespacedName(null == namespace || namespace.isEmpty() ? "default" : namespace,
+            slice.getMetadata().getName());
+    }
+
+    private static NamespacedName serviceOf(final EndpointSlice slice)
+    {
+        final Map<String, String> labels = slice.getMetadata().getLabels();
+        final String service = null == labels ? null : labels.get("kubernetes.io/service-name");
+        return new NamespacedName(nameOf(slice).namespace(), null == service ? "" : service);
+    }
+
+    /** The endpoints controller, for explain. */
+    public EndpointsController endpointsController()
+    {
+        return endpointsController;
+    }
+
+    private void record(final ModelChanges changes)
+    {
+        pending.addAll(changes.added());
+        pending.addAll(changes.changed());
+        pending.addAll(changes.removed());
+    }
+
+    private static String namespaceOf(final HasMetadata object)
+    {
+        if (object instanceof Node)
+        {
+            return "";
+        }
+        final String namespace = object.getMetadata().getNamespace();
+        return null == namespace || namespace.isEmpty() ? "default" : namespace;
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "switchboard-agent";
+    }
+}

@@ -1,0 +1,522 @@
+package io.switchboard.datapath;
+
+import io.switchboard.bpf.BpfProgram;
+import io.switchboard.bpf.TestRunResult;
+import io.switchboard.testing.KernelTest;
+import io.switchboard.testing.Packet;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+import static io.switchboard.datapath.DatapathAbi.PROTO_TCP;
+import static io.switchboard.datapath.DatapathAbi.PROTO_UDP;
+import static io.switchboard.testing.Packet.address;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Packet fixtures through {@code BPF_PROG_TEST_RUN}, in three steps each: build the packet, set up the
+ * maps (the world below, written by {@link DatapathFixture}), check the action, the bytes that come
+ * out (every output frame's checksums recomputed) and the counters.
+ */
+@KernelTest
+class DatapathPacketTest
+{
+    static final int TC_ACT_OK = 0;
+    static final int TC_ACT_SHOT = 2;
+    static final int TC_ACT_REDIRECT = 7;
+
+    static final InetAddress CLIENT4 = address("198.18.0.2");
+    static final InetAddress CLIENT6 = address("fd00:18::2");
+    static final InetAddress CLUSTER_IP4 = address("10.96.0.10");
+    static final InetAddress CLUSTER_IP6 = address("fd00:96::10");
+    static final InetAddress NODE4 = address("198.18.0.1");
+    static final InetAddress NODE6 = address("fd00:18::1");
+    static final InetAddress LB4 = address("203.0.113.10");
+    static final InetAddress LB6 = address("2001:db8::10");
+    static final InetAddress POD4 = address("198.19.0.10");
+    static final InetAddress POD4_B = address("198.19.0.11");
+    static final InetAddress POD6 = address("fd00:19::a");
+    static final InetAddress EMPTY4 = address("10.96.0.20");
+    static final InetAddress EMPTY6 = address("fd00:96::20");
+    static final InetAddress LOCAL_ONLY4 = address("10.96.0.30");
+    static final InetAddress RANGED_LB4 = address("203.0.113.20");
+    static final InetAddress AFFINITY4 = address("10.96.0.40");
+    static final InetAddress PINNED4 = address("10.96.0.50");
+    static final int NODE_PORT = 30080;
+    static final int TARGET_PORT = 8080;
+
+    /** One backend each, so the expected translation is known: svc_id = backend id / 10. */
+    static final int SVC_TCP4 = 1;
+    static final int SVC_UDP4 = 2;
+    static final int SVC_TCP6 = 3;
+    static final int SVC_UDP6 = 4;
+    /** No endpoint anywhere: refused. */
+    static final int SVC_EMPTY4 = 5;
+    static final int SVC_EMPTY6 = 6;
+    /** Local policy, endpoints only on other nodes: dropped. */
+    static final int SVC_LOCAL_ONLY = 7;
+    /** LB IP with loadBalancerSourceRanges 198.18.0.0/24. */
+    static final int SVC_RANGED = 8;
+    /** ClientIP affinity, 60 s, three backends. */
+    static final int SVC_AFFINITY = 9;
+    /** Two backends whose table the conntrack tests switch. */
+    static final int SVC_PINNED = 10;
+
+    private DatapathFixture datapath;
+
+    @BeforeEach
+    void programTheWorld()
+    {
+        datapath = DatapathFixture.load();
+        final int external = DatapathAbi.SVC_F_EXTERNAL;
+        oneBackendService(SVC_TCP4, PROTO_TCP, POD4, CLUSTER_IP4, NODE4, LB4);
+        oneBackendService(SVC_UDP4, PROTO_UDP, POD4, CLUSTER_IP4, NODE4, LB4);
+        oneBackendService(SVC_TCP6, PROTO_TCP, POD6, CLUSTER_IP6, NODE6, LB6);
+        oneBackendService(SVC_UDP6, PROTO_UDP, POD6, CLUSTER_IP6, NODE6, LB6);
+
+        for (final int protocol : new int[] {PROTO_TCP, PROTO_UDP})
+        {
+            datapath.service(EMPTY4, 80, protocol, SVC_EMPTY4, 0, 0);
+            datapath.service(EMPTY6, 80, protocol, SVC_EMPTY6, 0, 0);
+        }
+        datapath.service(LOCAL_ONLY4, 80, PROTO_TCP, SVC_LOCAL_ONLY,
+            external | DatapathAbi.SVC_F_LOCAL_ONLY | DatapathAbi.SVC_F_ANY_ENDPOINTS, 0);
+
+        datapath.backend(81, POD4, TARGET_PORT, true);
+        datapath.maglevTable(SVC_RANGED, DatapathFixture.spread(7, 81));
+        datapath.service(RANGED_LB4, 80, PROTO_TCP, SVC_RANGED,
+            external | DatapathAbi.SVC_F_LOADBALANCER | DatapathAbi.SVC_F_SOURCE_RANGES, 0);
+        datapath.sourceRange(SVC_RANGED, "198.18.0.0/24");
+
+        for (int i = 0; i < 3; i++)
+        {
+            datapath.backend(91 + i, address("198.19.0." + (10 + i)), TARGET_PORT, true);
+        }
+        datapath.maglevTable(SVC_AFFINITY, DatapathFixture.spread(251, 91, 92, 93));
+        datapath.service(AFFINITY4, 80, PROTO_TCP, SVC_AFFINITY, DatapathAbi.SVC_F_AFFINITY, 60);
+
+        datapath.backend(101, POD4, TARGET_PORT, true);
+        datapath.backend(102, POD4_B, TARGET_PORT, true);
+        datapath.maglevTable(SVC_PINNED, DatapathFixture.spread(7, 101));
+        datapath.service(PINNED4, 80, PROTO_TCP, SVC_PINNED, 0, 0);
+    }
+
+    /** ClusterIP:80, node address:30080 and LB IP:80 of one service port whose only backend is pod:8080. */
+    private void oneBackendService(final int svcId, final int protocol, final InetAddress pod,
+        final InetAddress clusterIp, final InetAddress node, final InetAddress lb)
+    {
+        final int backendId = svcId * 10 + 1;
+        datapath.backend(backendId, pod, TARGET_PORT, true);
+        datapath.maglevTable(svcId, DatapathFixture.spread(7, backendId));
+        datapath.service(clusterIp, 80, protocol, svcId, 0, 0);
+        datapath.service(node, NODE_PORT, protocol, svcId, DatapathAbi.SVC_F_EXTERNAL | DatapathAbi.SVC_F_NODEPORT, 0);
+        datapath.service(lb, 80, protocol, svcId, DatapathAbi.SVC_F_EXTERNAL | DatapathAbi.SVC_F_LOADBALANCER, 0);
+    }
+
+    @AfterEach
+    void unload()
+    {
+        datapath.close();
+    }
+
+    /**
+     * Runs {@code program} on {@code frame}. Every frame that comes out must have valid checksums, recomputed
+     * here; only a frame that came in broken (a truncated fixture) may leave broken, and then unchanged.
+     */
+    static TestRunResult run(final BpfProgram program, final byte[] frame)
+    {
+        final TestRunResult result = program.testRun(frame);
+        final boolean brokenAndUntouched = !Packet.checksumsValid(frame) && Arrays.equals(frame, result.packet());
+        assertThat(brokenAndUntouched || Packet.checksumsValid(result.packet()))
+            .as("checksums of the frame %s sent out", program.name()).isTrue();
+        return result;
+    }
+
+    /** How a fixture packet is shaped, given its 4-tuple: so the expected output is the same shape re-addressed. */
+    interface Shape
+    {
+        Packet to(InetAddress source, int sourcePort, InetAddress destination, int destinationPort);
+    }
+
+    record Translation(String description, String program, InetAddress client, InetAddress frontend, int port,
+        InetAddress backend, int svcId, Shape shape)
+    {
+        @Override
+        public String toString()
+        {
+            return description;
+        }
+    }
+
+    static Stream<Translation> translations()
+    {
+        final byte[] data = "GET / HTTP/1.1\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        final Shape syn = (s, sp, d, dp) -> Packet.tcp(s, sp, d, dp).syn().sequence(7000, 0);
+        final Shape segment = (s, sp, d, dp) -> Packet.tcp(s, sp, d, dp)
+            .flags(Packet.TCP_ACK | Packet.TCP_PSH).sequence(7001, 9001).payload(data);
+        final Shape datagram = (s, sp, d, dp) -> Packet.udp(s, sp, d, dp).payload(data);
+        final Shape noChecksum = (s, sp, d, dp) -> Packet.udp(s, sp, d, dp).payload(data).withoutUdpChecksum();
+        final String xdp = DatapathAbi.PROGRAM_XDP;
+        final String tc = DatapathAbi.PROGRAM_TC_FROM_POD;
+        return Stream.of(
+            new Translation("XDP: TCP SYN to a ClusterIP", xdp, CLIENT4, CLUSTER_IP4, 80, POD4, SVC_TCP4, syn),
+            new Translation("XDP: TCP SYN to a NodePort", xdp, CLIENT4, NODE4, NODE_PORT, POD4, SVC_TCP4, syn),
+            new Translation("XDP: TCP SYN to an LB IP", xdp, CLIENT4, LB4, 80, POD4, SVC_TCP4, syn),
+            new Translation("XDP: TCP data to a ClusterIP", xdp, CLIENT4, CLUSTER_IP4, 80, POD4, SVC_TCP4, segment),
+            new Translation("XDP: TCP data to a NodePort", xdp, CLIENT4, NODE4, NODE_PORT, POD4, SVC_TCP4, segment),
+            new Translation("XDP: TCP data to an LB IP", xdp, CLIENT4, LB4, 80, POD4, SVC_TCP4, segment),
+            new Translation("XDP: UDP to a ClusterIP", xdp, CLIENT4, CLUSTER_IP4, 80, POD4, SVC_UDP4, datagram),
+            new Translation("XDP: UDP to a NodePort", xdp, CLIENT4, NODE4, NODE_PORT, POD4, SVC_UDP4, datagram),
+            new Translation("XDP: UDP to an LB IP", xdp, CLIENT4, LB4, 80, POD4, SVC_UDP4, datagram),
+            new Translation("XDP: UDP without checksum keeps 0", xdp, CLIENT4, NODE4, NODE_PORT, POD4, SVC_UDP4,
+                noChecksum),
+            new Translation("XDP: IPv6 TCP SYN to a ClusterIP", xdp, CLIENT6, CLUSTER_IP6, 80, POD6, SVC_TCP6, syn),
+            new Translation("XDP: IPv6 TCP SYN to a NodePort", xdp, CLIENT6, NODE6, NODE_PORT, POD6, SVC_TCP6, syn),
+            new Translation("XDP: IPv6 TCP data to an LB IP", xdp, CLIENT6, LB6, 80, POD6, SVC_TCP6, segment),
+            new Translation("XDP: IPv6 UDP to a ClusterIP", xdp, CLIENT6, CLUSTER_IP6, 80, POD6, SVC_UDP6, datagram),
+            new Translation("XDP: IPv6 UDP to a NodePort", xdp, CLIENT6, NODE6, NODE_PORT, POD6, SVC_UDP6, datagram),
+            new Translation("XDP: IPv6 UDP to an LB IP", xdp, CLIENT6, LB6, 80, POD6, SVC_UDP6, datagram),
+            new Translation("tc from pod: TCP SYN to a ClusterIP", tc, POD4_B, CLUSTER_IP4, 80, POD4, SVC_TCP4, syn),
+            new Translation("tc from pod: TCP data to a ClusterIP", tc, POD4_B, CLUSTER_IP4, 80, POD4, SVC_TCP4,
+                segment),
+            new Translation("tc from pod: UDP to a ClusterIP", tc, POD4_B, CLUSTER_IP4, 80, POD4, SVC_UDP4, datagram),
+            new Translation("tc from pod: IPv6 TCP SYN to a ClusterIP", tc, address("fd00:19::b"), CLUSTER_IP6, 80,
+                POD6, SVC_TCP6, syn),
+            new Translation("tc from pod: IPv6 UDP to a ClusterIP", tc, address("fd00:19::b"), CLUSTER_IP6, 80,
+                POD6, SVC_UDP6, datagram));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("translations")
+    void aPacketToAFrontendLeavesAddressedToTheBackendWithEverythingElseUnchanged(final Translation c)
+    {
+        final byte[] sent = c.shape().to(c.client(), 40000, c.frontend(), c.port()).build();
+        final boolean xdp = c.program().equals(DatapathAbi.PROGRAM_XDP);
+
+        final TestRunResult result = run(datapath.program(c.program()), sent);
+
+        assertThat(result.returnValue()).isEqualTo(xdp ? TestRunResult.XDP_PASS : TC_ACT_OK);
+        // the same packet built to the backend: only addresses, ports and checksums may differ
+        assertThat(result.packet()).isEqualTo(c.shape().to(c.client(), 40000, c.backend(), TARGET_PORT).build());
+        assertThat(datapath.svcCounter(c.svcId(), "packets")).isEqualTo(1);
+        assertThat(datapath.svcCounter(c.svcId(), "bytes")).isEqualTo(sent.length);
+        assertThat(datapath.svcCounter(c.svcId(), "new_flows")).isEqualTo(1);
+        assertThat(datapath.stat("service")).isEqualTo(1);
+        assertThat(datapath.stat("passed")).isZero();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("translations")
+    void theBackendsReplyLeavesThePodWithTheFrontendAsItsSource(final Translation c)
+    {
+        datapath.program(c.program()).testRun(c.shape().to(c.client(), 40000, c.frontend(), c.port()).build());
+        final Shape reply = c.shape();
+        final byte[] fromBackend = reply.to(c.backend(), TARGET_PORT, c.client(), 40000).build();
+
+        final TestRunResult fromPod = run(datapath.tcFromPod(), fromBackend);
+        final TestRunResult toClient = run(datapath.tcToClient(), fromBackend);
+
+        final byte[] fromFrontend = reply.to(c.frontend(), c.port(), c.client(), 40000).build();
+        assertThat(fromPod.returnValue()).isEqualTo(TC_ACT_OK);
+        assertThat(fromPod.packet()).isEqualTo(fromFrontend);
+        assertThat(toClient.returnValue()).isEqualTo(TC_ACT_OK);
+        assertThat(toClient.packet()).isEqualTo(fromFrontend);
+        assertThat(datapath.stat("revnat")).isEqualTo(2);
+        assertThat(datapath.svcCounter(c.svcId(), "packets")).as("replies are not service packets").isEqualTo(1);
+    }
+
+    @Test
+    void aSynToAServiceWithoutEndpointsIsAnsweredWithRstAckFromTheFrontend()
+    {
+        final byte[] syn = Packet.tcp(CLIENT4, 40000, EMPTY4, 80).syn().sequence(7000, 0).build();
+
+        final TestRunResult result = run(datapath.xdp(), syn);
+
+        assertThat(result.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+        final Frame rst = new Frame(result.packet());
+        assertThat(rst.length()).isEqualTo(54);
+        assertThat(rst.destinationMac()).isEqualTo(new Frame(syn).sourceMac());
+        assertThat(rst.sourceMac()).isEqualTo(new Frame(syn).destinationMac());
+        assertThat(rst.source()).isEqualTo(EMPTY4);
+        assertThat(rst.sourcePort()).isEqualTo(80);
+        assertThat(rst.destination()).isEqualTo(CLIENT4);
+        assertThat(rst.destinationPort()).isEqualTo(40000);
+        // RFC 793: no ACK in the segment => <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, the SYN counting 1
+        assertThat(rst.tcpFlags()).isEqualTo(Packet.TCP_RST | Packet.TCP_ACK);
+        assertThat(rst.sequence()).isZero();
+        assertThat(rst.acknowledgement()).isEqualTo(7001);
+        assertThat(datapath.svcCounter(SVC_EMPTY4, "refused")).isEqualTo(1);
+        assertThat(datapath.svcCounter(SVC_EMPTY4, "packets")).isEqualTo(1);
+    }
+
+    @Test
+    void aSegmentWithAckToAServiceWithoutEndpointsIsAnsweredWithRstCarryingItsAckAsSequence()
+    {
+        final byte[] segment = Packet.tcp(CLIENT6, 40000, EMPTY6, 80).flags(Packet.TCP_ACK | Packet.TCP_PSH)
+            .sequence(7001, 123456789).payload(new byte[100]).build();
+
+        final TestRunResult result = run(datapath.xdp(), segment);
+
+        assertThat(result.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+        final Frame rst = new Frame(result.packet());
+        assertThat(rst.length()).isEqualTo(74);
+        assertThat(rst.source()).isEqualTo(EMPTY6);
+        assertThat(rst.destination()).isEqualTo(CLIENT6);
+        // RFC 793: the segment carried ACK => <SEQ=SEG.ACK><CTL=RST>
+        assertThat(rst.tcpFlags()).isEqualTo(Packet.TCP_RST);
+        assertThat(rst.sequence()).isEqualTo(123456789);
+        assertThat(datapath.svcCounter(SVC_EMPTY6, "refused")).isEqualTo(1);
+    }
+
+    @Test
+    void aSynFromAPodToAServiceWithoutEndpointsIsRedirectedBackAsRst()
+    {
+        final byte[] syn = Packet.tcp(POD4_B, 40000, EMPTY4, 80).syn().sequence(1, 0).build();
+
+        final TestRunResult result = run(datapath.tcFromPod(), syn);
+
+        assertThat(result.returnValue()).isEqualTo(TC_ACT_REDIRECT);
+        final Frame rst = new Frame(result.packet());
+        assertThat(rst.source()).isEqualTo(EMPTY4);
+        assertThat(rst.destination()).isEqualTo(POD4_B);
+        assertThat(rst.tcpFlags()).isEqualTo(Packet.TCP_RST | Packet.TCP_ACK);
+        assertThat(rst.acknowledgement()).isEqualTo(2);
+        assertThat(datapath.svcCounter(SVC_EMPTY4, "refused")).isEqualTo(1);
+    }
+
+    @Test
+    void aRstToAServiceWithoutEndpointsIsDroppedNotAnswered()
+    {
+        final byte[] reset = Packet.tcp(CLIENT4, 40000, EMPTY4, 80).flags(Packet.TCP_RST).build();
+
+        final TestRunResult result = run(datapath.xdp(), reset);
+
+        assertThat(result.returnValue()).isEqualTo(TestRunResult.XDP_DROP);
+        assertThat(datapath.svcCounter(SVC_EMPTY4, "refused")).isEqualTo(1);
+    }
+
+    @Test
+    void udpToAServiceWithoutEndpointsIsAnsweredWithIcmpPortUnreachableQuotingTheDatagram()
+    {
+        final byte[] datagram = Packet.udp(CLIENT4, 40000, EMPTY4, 80).payload(new byte[64]).build();
+
+        final TestRunResult result = run(datapath.xdp(), datagram);
+
+        assertThat(result.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+        final Frame icmp = new Frame(result.packet());
+        assertThat(icmp.length()).isEqualTo(70);
+        assertThat(icmp.protocol()).isEqualTo(Packet.PROTO_ICMP);
+        assertThat(icmp.source()).isEqualTo(EMPTY4);
+        assertThat(icmp.destination()).isEqualTo(CLIENT4);
+        assertThat(icmp.icmpType()).isEqualTo(3);
+        assertThat(icmp.icmpCode()).isEqualTo(3);
+        assertThat(icmp.icmpQuote()).isEqualTo(Arrays.copyOfRange(datagram, Packet.ETH_HLEN, Packet.ETH_HLEN + 28));
+        assertThat(datapath.svcCounter(SVC_EMPTY4, "refused")).isEqualTo(1);
+    }
+
+    @Test
+    void ipv6UdpToAServiceWithoutEndpointsIsAnsweredWithIcmpv6PortUnreachable()
+    {
+        final byte[] datagram = Packet.udp(CLIENT6, 40000, EMPTY6, 80).payload(new byte[64]).build();
+
+        final TestRunResult xdp = run(datapath.xdp(), datagram);
+        final TestRunResult tc = run(datapath.tcFromPod(), datagram);
+
+        assertThat(xdp.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+        assertThat(tc.returnValue()).isEqualTo(TC_ACT_REDIRECT);
+        for (final byte[] answer : List.of(xdp.packet(), tc.packet()))
+        {
+            final Frame icmp = new Frame(answer);
+            assertThat(icmp.length()).isEqualTo(110);
+            assertThat(icmp.protocol()).isEqualTo(Packet.PROTO_ICMPV6);
+            assertThat(icmp.source()).isEqualTo(EMPTY6);
+            assertThat(icmp.icmpType()).isEqualTo(1);
+            assertThat(icmp.icmpCode()).isEqualTo(4);
+            assertThat(icmp.icmpQuote()).isEqualTo(Arrays.copyOfRange(datagram, Packet.ETH_HLEN, Packet.ETH_HLEN + 48));
+        }
+        assertThat(datapath.svcCounter(SVC_EMPTY6, "refused")).isEqualTo(2);
+    }
+
+    @Test
+    void aLocalPolicyFrontendWithEndpointsOnlyElsewhereDropsInsteadOfRefusing()
+    {
+        final byte[] syn = Packet.tcp(CLIENT4, 40000, LOCAL_ONLY4, 80).syn().build();
+
+        final TestRunResult xdp = run(datapath.xdp(), syn);
+        final TestRunResult tc = run(datapath.tcFromPod(), syn);
+
+        assertThat(xdp.returnValue()).isEqualTo(TestRunResult.XDP_DROP);
+        assertThat(tc.returnValue()).isEqualTo(TC_ACT_SHOT);
+        assertThat(datapath.svcCounter(SVC_LOCAL_ONLY, "dropped_no_local")).isEqualTo(2);
+        assertThat(datapath.svcCounter(SVC_LOCAL_ONLY, "refused")).isZero();
+    }
+
+    @Test
+    void aClientInsideTheSourceRangesIsTranslatedAndOneOutsideIsDropped()
+    {
+        final byte[] inside = Packet.tcp(CLIENT4, 40000, RANGED_LB4, 80).syn().build();
+        final byte[] outside = Packet.tcp(address("192.0.2.7"), 40000, RANGED_LB4, 80).syn().build();
+
+        final TestRunResult allowed = run(datapath.xdp(), inside);
+        final TestRunResult dropped = run(datapath.xdp(), outside);
+
+        assertThat(allowed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+        assertThat(allowed.packet()).isEqualTo(Packet.tcp(CLIENT4, 40000, POD4, TARGET_PORT).syn().build());
+        assertThat(dropped.returnValue()).isEqualTo(TestRunResult.XDP_DROP);
+        assertThat(datapath.svcCounter(SVC_RANGED, "new_flows")).isEqualTo(1);
+        assertThat(datapath.svcCounter(SVC_RANGED, "dropped_source_range")).isEqualTo(1);
+    }
+
+    @Test
+    void aClientKeepsItsBackendAcrossConnectionsUntilTheAffinityTimeoutPasses()
+    {
+        final InetAddress first = new Frame(run(datapath.xdp(),
+            Packet.tcp(CLIENT4, 40000, AFFINITY4, 80).syn().build()).packet()).destination();
+
+        final Set<InetAddress> held = new HashSet<>();
+        for (int port = 40001; port <= 40020; port++)
+        {
+            held.add(new Frame(run(datapath.xdp(), Packet.tcp(CLIENT4, port, AFFINITY4, 80).syn().build()).packet())
+                .destination());
+        }
+        assertThat(held).containsExactly(first);
+        assertThat(datapath.svcCounter(SVC_AFFINITY, "affinity_hits")).isEqualTo(20);
+        assertThat(datapath.svcCounter(SVC_AFFINITY, "new_flows")).isEqualTo(1);
+
+        // last used 61 s ago, with a 60 s timeout: the next connection is balanced by Maglev again
+        assertThat(datapath.ageAffinity(SVC_AFFINITY, CLIENT4, 61)).isTrue();
+        run(datapath.xdp(), Packet.tcp(CLIENT4, 40021, AFFINITY4, 80).syn().build());
+        assertThat(datapath.svcCounter(SVC_AFFINITY, "new_flows")).isEqualTo(2);
+        assertThat(datapath.svcCounter(SVC_AFFINITY, "affinity_hits")).isEqualTo(20);
+
+        // a client whose entry is 59 s old still holds
+        assertThat(datapath.ageAffinity(SVC_AFFINITY, CLIENT4, 59)).isTrue();
+        run(datapath.xdp(), Packet.tcp(CLIENT4, 40022, AFFINITY4, 80).syn().build());
+        assertThat(datapath.svcCounter(SVC_AFFINITY, "affinity_hits")).isEqualTo(21);
+    }
+
+    @Test
+    void withoutAffinityNewConnectionsSpreadOverEveryBackend()
+    {
+        datapath.service(AFFINITY4, 80, PROTO_TCP, SVC_AFFINITY, 0, 0);
+        final Set<InetAddress> backends = new HashSet<>();
+
+        for (int port = 40000; port < 40060; port++)
+        {
+            backends.add(new Frame(run(datapath.xdp(), Packet.tcp(CLIENT4, port, AFFINITY4, 80).syn().build())
+                .packet()).destination());
+        }
+
+        assertThat(backends).containsExactlyInAnyOrder(POD4, POD4_B, address("198.19.0.12"));
+        assertThat(datapath.svcCounter(SVC_AFFINITY, "new_flows")).isEqualTo(60);
+    }
+
+    @Test
+    void laterSegmentsOfAConnectionStayOnItsBackendAfterTheTableChangesButASynRebalances()
+    {
+        final byte[] syn = Packet.tcp(CLIENT4, 40000, PINNED4, 80).syn().build();
+        final byte[] ack = Packet.tcp(CLIENT4, 40000, PINNED4, 80).flags(Packet.TCP_ACK).sequence(1, 1).build();
+        assertThat(new Frame(run(datapath.xdp(), syn).packet()).destination()).isEqualTo(POD4);
+
+        // the service's only backend is now the other pod
+        datapath.maglevTable(SVC_PINNED, DatapathFixture.spread(7, 102));
+        final TestRunResult established = run(datapath.xdp(), ack);
+        final TestRunResult again = run(datapath.xdp(), syn);
+
+        assertThat(established.packet()).isEqualTo(Packet.tcp(CLIENT4, 40000, POD4, TARGET_PORT)
+            .flags(Packet.TCP_ACK).sequence(1, 1).build());
+        assertThat(new Frame(again.packet()).destination()).as("a SYN is balanced afresh").isEqualTo(POD4_B);
+        assertThat(datapath.conntrackBackend(CLIENT4, 40000, PINNED4, 80, PROTO_TCP, DatapathAbi.CT_DIR_FORWARD))
+            .isEqualTo(102);
+        assertThat(datapath.svcCounter(SVC_PINNED, "ct_hits")).isEqualTo(1);
+        assertThat(datapath.svcCounter(SVC_PINNED, "new_flows")).isEqualTo(2);
+    }
+
+    @Test
+    void aConnectionWhoseBackendWasRemovedIsBalancedAgain()
+    {
+        datapath.maglevTable(SVC_PINNED, DatapathFixture.spread(7, 101));
+        run(datapath.xdp(), Packet.tcp(CLIENT4, 40000, PINNED4, 80).syn().build());
+        datapath.maglevTable(SVC_PINNED, DatapathFixture.spread(7, 102));
+        datapath.removeBackend(101);
+
+        final TestRunResult result = run(datapath.xdp(),
+            Packet.tcp(CLIENT4, 40000, PINNED4, 80).flags(Packet.TCP_ACK).build());
+
+        assertThat(new Frame(result.packet()).destination()).isEqualTo(POD4_B);
+        assertThat(datapath.svcCounter(SVC_PINNED, "ct_hits")).isZero();
+    }
+
+    record Untouched(String description, byte[] frame, String reason)
+    {
+        @Override
+        public String toString()
+        {
+            return description;
+        }
+    }
+
+    static Stream<Untouched> untouched()
+    {
+        final byte[] payload = new byte[40];
+        final Function<Packet, byte[]> build = Packet::build;
+        final List<Untouched> cases = new ArrayList<>(List.of(
+            new Untouched("TCP to another address", build.apply(Packet.tcp(CLIENT4, 40000, address("10.96.0.99"), 80)
+                .syn()), "no_service"),
+            new Untouched("TCP to another port of a ClusterIP", build.apply(Packet.tcp(CLIENT4, 40000, CLUSTER_IP4, 81)
+                .syn()), "no_service"),
+            new Untouched("UDP to the TCP-only frontend's port", build.apply(Packet.udp(CLIENT4, 40000, LOCAL_ONLY4,
+                80)), "no_service"),
+            new Untouched("IPv6 UDP to another address", build.apply(Packet.udp(CLIENT6, 40000, address("fd00:96::99"),
+                80)), "no_service"),
+            new Untouched("first IPv4 fragment to a ClusterIP", build.apply(Packet.udp(CLIENT4, 40000, CLUSTER_IP4, 80)
+                .payload(payload).fragment(0, true)), "fragment"),
+            new Untouched("later IPv4 fragment to a ClusterIP", build.apply(Packet.udp(CLIENT4, 40000, CLUSTER_IP4, 80)
+                .payload(payload).fragment(185, false)), "fragment"),
+            new Untouched("IPv4 with options to a ClusterIP", build.apply(Packet.tcp(CLIENT4, 40000, CLUSTER_IP4, 80)
+                .syn().ipv4Options(new byte[] {1, 1, 1, 0})), "ip_options"),
+            new Untouched("IPv6 hop-by-hop header to a ClusterIP", build.apply(Packet.tcp(CLIENT6, 40000, CLUSTER_IP6,
+                80).syn().hopByHop()), "ipv6_ext"),
+            new Untouched("ICMP echo to a ClusterIP", build.apply(Packet.icmpEcho(CLIENT4, CLUSTER_IP4)), "not_tcp_udp"),
+            new Untouched("ICMPv6 echo to a ClusterIP", build.apply(Packet.icmpEcho(CLIENT6, CLUSTER_IP6)),
+                "not_tcp_udp"),
+            new Untouched("ARP request for a node address", Packet.arpRequest(CLIENT4, NODE4), "not_ip")));
+        final byte[] syn = Packet.tcp(CLIENT4, 40000, CLUSTER_IP4, 80).syn().build();
+        cases.add(new Untouched("TCP header cut short, to a ClusterIP", Arrays.copyOf(syn, syn.length - 4),
+            "truncated"));
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("untouched")
+    void whatIsNotAPlainPacketToAFrontendPassesByteForByte(final Untouched c)
+    {
+        final TestRunResult xdp = run(datapath.xdp(), c.frame());
+        final TestRunResult fromPod = run(datapath.tcFromPod(), c.frame());
+        final TestRunResult toClient = run(datapath.tcToClient(), c.frame());
+
+        assertThat(xdp.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+        assertThat(xdp.packet()).isEqualTo(c.frame());
+        assertThat(fromPod.returnValue()).isEqualTo(TC_ACT_OK);
+        assertThat(fromPod.packet()).isEqualTo(c.frame());
+        assertThat(toClient.returnValue()).isEqualTo(TC_ACT_OK);
+        assertThat(toClient.packet()).isEqualTo(c.frame());
+        final Map<String, Long> stats = datapath.stats();
+        // sb_tc_to_client only reverse-translates: it never looks for a frontend, so never counts no_service
+        assertThat(stats.get(c.reason())).isEqualTo("no_service".equals(c.reason()) ? 2 : 3);
+        assertThat(stats.get("passed")).isEqualTo(3);
+        assertThat(stats.get("service")).isZero();
+    }
+}
