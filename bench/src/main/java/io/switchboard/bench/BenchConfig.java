@@ -1,0 +1,49 @@
+package io.switchboard.bench;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Every size and count of a run, from system properties ({@code -Dbench.NAME=VALUE}); {@code bench.quick=true}
+ * shrinks the defaults to a smoke run of a minute or two.
+ */
+record BenchConfig(
+    List<Integer> services, int endpoints, int pods, int connections, int connectWarmup, int ruleChanges,
+    int switchboardChanges, List<Integer> datapathServices, int datapathRepeat, int datapathSamples, boolean jmh,
+    int jmhForks, int jmhWarmupIterations, int jmhIterations, int jmhIterationMillis, List<String> systems,
+    String iptablesRestore, Path out, Path bpfDir)
+{
+    static BenchConfig fromSystemProperties()
+    {
+        final boolean quick = Boolean.getBoolean("bench.quick");
+        return new BenchConfig(
+            ints("bench.services", quick ? "100,1000" : "1000,10000"),
+            Integer.getInteger("bench.endpoints", 10),
+            Integer.getInteger("bench.pods", 11),
+            Integer.getInteger("bench.connections", quick ? 200 : 2000),
+            Integer.getInteger("bench.connectWarmup", quick ? 50 : 200),
+            Integer.getInteger("bench.ruleChanges", quick ? 1 : 3),
+            Integer.getInteger("bench.switchboardChanges", quick ? 20 : 200),
+            ints("bench.datapath.services", quick ? "10,1000" : "10,1000,10000,100000"),
+            Integer.getInteger("bench.datapath.repeat", 100_000),
+            Integer.getInteger("bench.datapath.samples", quick ? 3 : 7),
+            Boolean.parseBoolean(System.getProperty("bench.jmh", "true")),
+            Integer.getInteger("bench.jmh.forks", 1),
+            Integer.getInteger("bench.jmh.warmupIterations", quick ? 1 : 2),
+            Integer.getInteger("bench.jmh.iterations", quick ? 1 : 3),
+            Integer.getInteger("bench.jmh.iterationMillis", quick ? 100 : 300),
+            System.getProperty("bench.systems", "switchboard,switchboard-abi,iptables,nftables").isBlank() ? List.of()
+                : List.of(System.getProperty("bench.systems", "switchboard,switchboard-abi,iptables,nftables")
+                .split(",")),
+            System.getProperty("bench.iptables", "iptables-restore"),
+            Path.of(System.getProperty("bench.out", "bench/results")),
+            Path.of(System.getProperty("bench.bpfDir", "bpf/build")));
+    }
+
+    private static List<Integer> ints(final String property, final String defaults)
+    {
+        return Arrays.stream(System.getProperty(property, defaults).split(",")).map(String::strip)
+            .map(Integer::valueOf).toList();
+    }
+}

@@ -1,0 +1,196 @@
+package io.switchboard.bench;
+
+import io.switchboard.netns.LabNetwork;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The whole benchmark: kube-proxy's iptables and nftables modes and Switchboard side by side (programming,
+ * one-endpoint change, new-connection latency), the datapath's ns/packet, and the JMH suite. Writes
+ * {@code results.json}, {@code results.md}, {@code chart.png} and the JMH JSON files under {@code bench.out}.
+ * Run as root ({@code bench/run}); every address lives in namespaces made here and removed at the end.
+ */
+public final class BenchMain
+{
+    private BenchMain()
+    {
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        if (args.length == 3 && args[0].equals("--chart"))
+        {
+            // draw chart.png again from a results.json: java -jar switchboard-bench.jar --chart IN.json OUT.png
+            Chart.rewrite(Path.of(args[1]), Path.of(args[2]));
+            return;
+        }
+        final BenchConfig config = BenchConfig.fromSystemProperties();
+        Files.createDirectories(config.out());
+        final Report report = new Report();
+        report.date = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        report.machine = machine();
+        final long start = System.nanoTime();
+
+        for (final int services : config.services())
+        {
+            for (final String system : config.systems())
+            {
+                section(report, system + " at " + services, () -> sideBySide(config, report, system, services));
+            }
+        }
+        section(report, "datapath", () -> datapath(config, report));
+        if (config.jmh())
+        {
+            section(report, "jmh", () -> report.jmh.addAll(JmhSuite.run(config, config.out())));
+        }
+        report.notes.add(String.format(Locale.ROOT, "whole run took %.0f s", (System.nanoTime() - start) / 1e9));
+
+        Files.writeString(config.out().resolve("results.json"), report.json());
+        Files.writeString(config.out().resolve("results.md"), report.markdown());
+        Chart.write(report, config.out().resolve("chart.png"));
+        System.out.println(report.markdown());
+        System.out.println("wrote " + config.out().toAbsolutePath());
+    }
+
+    private interface Section
+    {
+        void run() throws Exception;
+    }
+
+    /** Runs one part; a failure becomes a note and the rest still runs. */
+    private static void section(final Report report, final String name, final Section section)
+    {
+        System.out.println("== " + name);
+        final long start = System.nanoTime();
+        try
+        {
+            section.run();
+        }
+        catch (final Exception | Error ex)
+        {
+            ex.printStackTrace();
+            report.notes.add(name + " failed: " + ex);
+        }
+        System.out.printf(Locale.ROOT, "   %s: %.1f s%n", name, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static void sideBySide(final BenchConfig config, final Report report, final String system,
+        final int services)
+    {
+        final ServiceSet set = ServiceSet.onPods(services, config.endpoints(), config.pods());
+        try (LabNetwork network = LabNetwork.create(config.pods()))
+        {
+            // the ClusterIP range is routed to the node (the default route already is; this states it)
+            network.client().exec("ip", "route", "add", ServiceSet.CLUSTER_CIDR, "via", "198.18.0.1");
+            final Set<ServiceSet.Endpoint> servers = new HashSet<>(set.endpoints());
+            servers.add(set.spare());
+            for (final ServiceSet.Endpoint endpoint : servers)
+            {
+                network.startServer(Integer.parseInt(endpoint.ip().substring(endpoint.ip().lastIndexOf('.') + 1)) - 10,
+                    endpoint.port());
+            }
+            try (DataplaneUnderTest dataplane = create(system, network, config))
+            {
+                final double programSeconds = dataplane.program(set) / 1e9;
+                report.program(system, services, programSeconds);
+                System.out.printf(Locale.ROOT, "   program: %.3f s%n", programSeconds);
+
+                // the same client code straight to a pod first: warms the JVM's socket path whichever system
+                // runs first, and gives the no-service baseline of this network
+                final ServiceSet.Endpoint direct = set.endpoints().getFirst();
+                final ConnectLatency.Result baseline = ConnectLatency.measure(network.client(), direct.ip(),
+                    direct.port(), Math.max(500, config.connectWarmup()), config.connections());
+                report.connect(system + " network, pod direct", services, new Report.Connect(
+                    baseline.percentileMicros(50), baseline.percentileMicros(99), baseline.ratePerSecond(),
+                    baseline.failures()));
+                final ConnectLatency.Result latency = ConnectLatency.measure(network.client(),
+                    set.clusterIp(set.lastIndex()), ServiceSet.SERVICE_PORT, config.connectWarmup(),
+                    config.connections());
+                if (latency.histogram().getTotalCount() > 0)
+                {
+                    report.connect(system, services, new Report.Connect(latency.percentileMicros(50),
+                        latency.percentileMicros(99), latency.ratePerSecond(), latency.failures()));
+                }
+                if (latency.failures() > 0)
+                {
+                    report.notes.add(system + " at " + services + ": " + latency.failures() + " of " +
+                        (config.connections() + config.connectWarmup()) + " connections failed");
+                }
+                System.out.printf(Locale.ROOT, "   connect: p50 %.0f us, p99 %.0f us, %.0f/s, %d failed%n",
+                    latency.percentileMicros(50), latency.percentileMicros(99), latency.ratePerSecond(),
+                    latency.failures());
+
+                final int changes = system.startsWith("switchboard") ? config.switchboardChanges() : config.ruleChanges();
+                final double[] millis = new double[changes];
+                for (int c = 0; c < changes; c++)
+                {
+                    millis[c] = dataplane.changeOneEndpoint(c + 1) / 1e6;
+                }
+                report.change(system, services, DatapathCost.median(millis));
+                final double[] sorted = millis.clone();
+                Arrays.sort(sorted);
+                report.changeP99Millis.computeIfAbsent(system, k -> new java.util.TreeMap<>()).put(services,
+                    sorted[Math.min(sorted.length - 1, (int)Math.ceil(0.99 * sorted.length) - 1)]);
+                System.out.printf(Locale.ROOT, "   one change: median %.3f ms of %d%n", DatapathCost.median(millis),
+                    changes);
+                if (services == config.services().getLast())
+                {
+                    report.notes.add(system + ": " + dataplane.note() + (dataplane instanceof SwitchboardDataplane sb
+                        ? "; XDP mode " + sb.xdpMode() : ""));
+                }
+            }
+        }
+    }
+
+    private static DataplaneUnderTest create(final String system, final LabNetwork network, final BenchConfig config)
+    {
+        return switch (system)
+        {
+            case "switchboard" -> new ProgrammerDataplane(network, config.pods());
+            case "switchboard-abi" -> new SwitchboardDataplane(network, config.pods());
+            case "iptables" -> new RuleFileDataplane(RuleFileDataplane.Mode.IPTABLES, network.node(),
+                config.iptablesRestore());
+            case "nftables" -> new RuleFileDataplane(RuleFileDataplane.Mode.NFTABLES, network.node(), null);
+            default -> throw new IllegalArgumentException("unknown system " + system);
+        };
+    }
+
+    private static void datapath(final BenchConfig config, final Report report) throws Exception
+    {
+        final DatapathCost cost = new DatapathCost(config.datapathRepeat(), config.datapathSamples(),
+            config.endpoints(), config.bpfDir().resolve("tests/empty_xdp.bpf.o"));
+        cost.measureAll(config.datapathServices());
+        System.out.println("   " + cost.results + ", empty " + cost.empty());
+        report.datapathEmpty = cost.empty();
+        report.datapath.putAll(cost.results);
+        report.notes.add("datapath: repeat " + config.datapathRepeat() + ", median of " + config.datapathSamples() +
+            "; counters: " + String.join("; ", cost.checks));
+    }
+
+    static String machine()
+    {
+        String cpu = "unknown CPU";
+        try
+        {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse(cpu);
+        }
+        catch (final IOException ignore)
+        {
+            // keep "unknown"
+        }
+        return String.format(Locale.ROOT, "%s, %d CPUs, %d GiB, Linux %s, %s %s", cpu,
+            Runtime.getRuntime().availableProcessors(),
+            Math.round(((com.sun.management.OperatingSystemMXBean)java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getTotalMemorySize() / 1073741824.0),
+            System.getProperty("os.version"), System.getProperty("java.vm.name"), System.getProperty("java.version"));
+    }
+}

@@ -1,0 +1,316 @@
+package io.switchboard.bench;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/** Everything one run measured, rendered as the JSON file, the markdown table and the target verdicts. */
+final class Report
+{
+    static final int HEADLINE_SERVICES = 10_000;
+    static final List<String> SYSTEMS = List.of("switchboard", "iptables", "nftables");
+    static final String ABI = "switchboard-abi";
+    static final List<Integer> DATAPATH_KEYS = List.of(10, 1000, 10_000, 100_000);
+
+    /** Connection latency at one scale. */
+    record Connect(double p50Micros, double p99Micros, double ratePerSecond, int failures)
+    {
+    }
+
+    /** One target and whether this run met it. */
+    record Target(String name, Boolean met, String detail)
+    {
+    }
+
+    String date;
+    String machine;
+    final Map<String, Map<Integer, Double>> programSeconds = new LinkedHashMap<>();
+    final Map<String, Map<Integer, Double>> changeMillis = new LinkedHashMap<>();
+    final Map<String, Map<Integer, Double>> changeP99Millis = new LinkedHashMap<>();
+    final Map<String, Map<Integer, Connect>> connect = new LinkedHashMap<>();
+    Double datapathEmpty;
+    final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>();
+    final List<JmhSuite.Score> jmh = new ArrayList<>();
+    final List<String> notes = new ArrayList<>();
+
+    void program(final String system, final int services, final double seconds)
+    {
+        programSeconds.computeIfAbsent(system, k -> new TreeMap<>()).put(services, seconds);
+    }
+
+    void change(final String system, final int services, final double millis)
+    {
+        changeMillis.computeIfAbsent(system, k -> new TreeMap<>()).put(services, millis);
+    }
+
+    void connect(final String system, final int services, final Connect result)
+    {
+        connect.computeIfAbsent(system, k -> new TreeMap<>()).put(services, result);
+    }
+
+    private static Double at(final Map<String, ? extends Map<Integer, Double>> bySystem, final String system,
+        final int services)
+    {
+        final Map<Integer, Double> values = bySystem.get(system);
+        return values == null ? null : values.get(services);
+    }
+
+    // ---------------------------------------------------------------- JSON
+
+    String json()
+    {
+        final StringBuilder out = new StringBuilder("{\n");
+        out.append("  \"date\": ").append(str(date)).append(",\n");
+        out.append("  \"machine\": ").append(str(machine)).append(",\n");
+        out.append("  \"program_10k_s\": ").append(perSystem(programSeconds)).append(",\n");
+        out.append("  \"one_change_10k_ms\": ").append(perSystem(changeMillis)).append(",\n");
+        out.append("  \"update_visible_10k_us\": {\"p50\": null, \"p99\": null, \"p999\": null, \"max\": null},\n");
+        out.append("  \"update_visible_note\": ").append(str("not measured: the agent's Aeron receive loop that " +
+            "writes maps is not on main yet (io.switchboard.control has the stream, no map writer)")).append(",\n");
+        out.append("  \"datapath_ns\": {\"empty\": ").append(num(datapathEmpty));
+        for (final String name : DatapathCost.CASES)
+        {
+            out.append(", ").append(str(name)).append(": {");
+            for (int i = 0; i < DATAPATH_KEYS.size(); i++)
+            {
+                final Map<Integer, Double> values = datapath.getOrDefault(name, Map.of());
+                out.append(i == 0 ? "" : ", ").append(str(String.valueOf(DATAPATH_KEYS.get(i)))).append(": ")
+                    .append(num(values.get(DATAPATH_KEYS.get(i))));
+            }
+            out.append('}');
+        }
+        out.append("},\n");
+        out.append("  \"connect_latency_10k_us\": {");
+        for (int i = 0; i < SYSTEMS.size(); i++)
+        {
+            final Connect c = connect.getOrDefault(SYSTEMS.get(i), Map.of()).get(HEADLINE_SERVICES);
+            out.append(i == 0 ? "" : ", ").append(str(SYSTEMS.get(i))).append(": ");
+            out.append(c == null ? "null" : "{\"p50\": " + num(c.p50Micros()) + ", \"p99\": " + num(c.p99Micros()) +
+                ", \"rate_per_s\": " + num(c.ratePerSecond()) + "}");
+        }
+        out.append("},\n");
+        out.append("  \"one_change_10k_p99_ms\": ").append(perSystem(changeP99Millis)).append(",\n");
+        out.append("  \"by_services\": {");
+        out.append("\"program_s\": ").append(nested(programSeconds)).append(", ");
+        out.append("\"one_change_ms\": ").append(nested(changeMillis)).append(", ");
+        final Map<String, Map<Integer, Double>> p50 = new LinkedHashMap<>();
+        connect.forEach((system, values) -> values.forEach((n, c) ->
+            p50.computeIfAbsent(system, k -> new TreeMap<>()).put(n, c.p50Micros())));
+        out.append("\"connect_p50_us\": ").append(nested(p50)).append("},\n");
+        out.append("  \"targets\": [");
+        final List<Target> targets = targets();
+        for (int i = 0; i < targets.size(); i++)
+        {
+            final Target t = targets.get(i);
+            out.append(i == 0 ? "" : ", ").append("{\"name\": ").append(str(t.name())).append(", \"met\": ")
+                .append(t.met()).append(", \"detail\": ").append(str(t.detail())).append('}');
+        }
+        out.append("],\n");
+        out.append("  \"notes\": [");
+        for (int i = 0; i < notes.size(); i++)
+        {
+            out.append(i == 0 ? "" : ", ").append(str(notes.get(i)));
+        }
+        out.append("]\n}\n");
+        return out.toString();
+    }
+
+    private static String perSystem(final Map<String, Map<Integer, Double>> bySystem)
+    {
+        final StringBuilder out = new StringBuilder("{");
+        for (int i = 0; i < SYSTEMS.size(); i++)
+        {
+            out.append(i == 0 ? "" : ", ").append(str(SYSTEMS.get(i))).append(": ")
+                .append(num(at(bySystem, SYSTEMS.get(i), HEADLINE_SERVICES)));
+        }
+        // the harness's direct map writes, beside the agent's programmer, when they ran
+        final Double direct = at(bySystem, ABI, HEADLINE_SERVICES);
+        if (direct != null)
+        {
+            out.append(", ").append(str("switchboard_abi")).append(": ").append(num(direct));
+        }
+        return out.append('}').toString();
+    }
+
+    private static String nested(final Map<String, Map<Integer, Double>> bySystem)
+    {
+        final StringBuilder out = new StringBuilder("{");
+        boolean first = true;
+        for (final var entry : bySystem.entrySet())
+        {
+            out.append(first ? "" : ", ").append(str(entry.getKey())).append(": {");
+            first = false;
+            boolean firstValue = true;
+            for (final var value : entry.getValue().entrySet())
+            {
+                out.append(firstValue ? "" : ", ").append(str(String.valueOf(value.getKey()))).append(": ")
+                    .append(num(value.getValue()));
+                firstValue = false;
+            }
+            out.append('}');
+        }
+        return out.append('}').toString();
+    }
+
+    static String num(final Double value)
+    {
+        if (value == null || value.isNaN() || value.isInfinite())
+        {
+            return "null";
+        }
+        return String.format(Locale.ROOT, "%.4g", value).replaceAll("(\\.\\d*?)0+(e|$)", "$1$2")
+            .replaceAll("\\.(e|$)", "$1").replace("e+", "e");
+    }
+
+    static String str(final String value)
+    {
+        if (value == null)
+        {
+            return "null";
+        }
+        final StringBuilder out = new StringBuilder("\"");
+        for (final char c : value.toCharArray())
+        {
+            switch (c)
+            {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                default -> out.append(c < 0x20 ? String.format("\\u%04x", (int)c) : String.valueOf(c));
+            }
+        }
+        return out.append('"').toString();
+    }
+
+    // ---------------------------------------------------------------- targets
+
+    List<Target> targets()
+    {
+        final List<Target> targets = new ArrayList<>();
+        final Double sb = at(programSeconds, "switchboard", HEADLINE_SERVICES);
+        final Double ipt = at(programSeconds, "iptables", HEADLINE_SERVICES);
+        final Double nft = at(programSeconds, "nftables", HEADLINE_SERVICES);
+        targets.add(sb == null || ipt == null ? new Target("program 10k: 10x faster than iptables-restore", null,
+            "not measured") : new Target("program 10k: 10x faster than iptables-restore", sb * 10 <= ipt,
+            String.format(Locale.ROOT, "%.3f s vs %.3f s (%.1fx)", sb, ipt, ipt / sb)));
+        targets.add(sb == null || nft == null ? new Target("program 10k: 3x faster than nft -f", null,
+            "not measured") : new Target("program 10k: 3x faster than nft -f", sb * 3 <= nft,
+            String.format(Locale.ROOT, "%.3f s vs %.3f s (%.1fx)", sb, nft, nft / sb)));
+        final Double p99 = at(changeP99Millis, "switchboard", HEADLINE_SERVICES);
+        final Double abiP99 = at(changeP99Millis, ABI, HEADLINE_SERVICES);
+        final String abiDetail = abiP99 == null ? "" : String.format(Locale.ROOT, "; direct ABI writes p99 %.3f ms",
+            abiP99);
+        targets.add(new Target("one change at 10k: p99 < 1 ms", p99 == null ? null : p99 < 1.0, (p99 == null
+            ? "programmer not measured" : String.format(Locale.ROOT, "programmer apply p99 %.3f ms", p99)) +
+            abiDetail + " (update-visible latency through the agent's stream not measured)"));
+        final Map<Integer, Double> newFlow = datapath.getOrDefault("new_flow", Map.of());
+        if (datapathEmpty == null || newFlow.isEmpty())
+        {
+            targets.add(new Target("new flow <= 3x empty program", null, "not measured"));
+        }
+        else
+        {
+            final double worst = newFlow.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+            targets.add(new Target("new flow <= 3x empty program", worst <= 3 * datapathEmpty,
+                String.format(Locale.ROOT, "worst new flow %.0f ns vs empty %.0f ns (%.1fx)", worst, datapathEmpty,
+                    worst / datapathEmpty)));
+        }
+        final Double at10 = newFlow.get(10);
+        final Double at100k = newFlow.get(100_000);
+        targets.add(at10 == null || at100k == null ? new Target("new flow at 100k within 10% of 10", null,
+            "not measured") : new Target("new flow at 100k within 10% of 10", at100k <= at10 * 1.10,
+            String.format(Locale.ROOT, "%.0f ns vs %.0f ns (%+.1f%%)", at100k, at10, 100 * (at100k / at10 - 1))));
+        final Connect cs = connect.getOrDefault("switchboard", Map.of()).get(HEADLINE_SERVICES);
+        final Connect ci = connect.getOrDefault("iptables", Map.of()).get(HEADLINE_SERVICES);
+        final Connect cn = connect.getOrDefault("nftables", Map.of()).get(HEADLINE_SERVICES);
+        targets.add(cs == null || ci == null || cn == null
+            ? new Target("connect latency at 10k lower than both", null, "not measured")
+            : new Target("connect latency at 10k lower than both",
+            cs.p50Micros() < Math.min(ci.p50Micros(), cn.p50Micros()) &&
+                cs.p99Micros() < Math.min(ci.p99Micros(), cn.p99Micros()),
+            String.format(Locale.ROOT, "p50/p99 us: switchboard %.0f/%.0f, iptables %.0f/%.0f, nftables %.0f/%.0f",
+                cs.p50Micros(), cs.p99Micros(), ci.p50Micros(), ci.p99Micros(), cn.p50Micros(), cn.p99Micros())));
+        return targets;
+    }
+
+    // ---------------------------------------------------------------- markdown
+
+    String markdown()
+    {
+        final StringBuilder out = new StringBuilder();
+        out.append("Run ").append(date).append(" on ").append(machine).append(".\n\n");
+        final TreeSet<Integer> scales = new TreeSet<>();
+        programSeconds.values().forEach(m -> scales.addAll(m.keySet()));
+        connect.values().forEach(m -> scales.addAll(m.keySet()));
+        out.append("| services × 10 endpoints | system | program from nothing | one-endpoint change (median) | " +
+            "change p99 | connect p50 | connect p99 | connections/s |\n" +
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for (final int n : scales)
+        {
+            final List<String> rows = new ArrayList<>(SYSTEMS);
+            connect.keySet().stream().filter(name -> !SYSTEMS.contains(name)).forEach(rows::add);
+            for (final String system : rows)
+            {
+                final Double program = at(programSeconds, system, n);
+                final Double change = at(changeMillis, system, n);
+                final Connect c = connect.getOrDefault(system, Map.of()).get(n);
+                if (program == null && change == null && c == null)
+                {
+                    continue;
+                }
+                final Double changeP99 = at(changeP99Millis, system, n);
+                out.append(String.format(Locale.ROOT, "| %,d | %s | %s | %s | %s | %s | %s | %s |\n", n, system,
+                    program == null ? "–" : String.format(Locale.ROOT, "%.3f s", program),
+                    change == null ? "–" : String.format(Locale.ROOT, "%.3f ms", change),
+                    changeP99 == null ? "–" : String.format(Locale.ROOT, "%.3f ms", changeP99),
+                    c == null ? "–" : String.format(Locale.ROOT, "%.0f µs", c.p50Micros()),
+                    c == null ? "–" : String.format(Locale.ROOT, "%.0f µs", c.p99Micros()),
+                    c == null ? "–" : String.format(Locale.ROOT, "%.0f", c.ratePerSecond())));
+            }
+        }
+        out.append("\nDatapath, `sb_xdp` through BPF_PROG_TEST_RUN (ns/packet, median of kernel averages; empty XDP " +
+            "program: ").append(num(datapathEmpty)).append(" ns):\n\n| case |");
+        for (final int key : DATAPATH_KEYS)
+        {
+            out.append(String.format(Locale.ROOT, " %,d services |", key));
+        }
+        out.append("\n| --- |").append(" ---: |".repeat(DATAPATH_KEYS.size())).append('\n');
+        for (final String name : DatapathCost.CASES)
+        {
+            out.append("| ").append(name.replace('_', ' ')).append(" |");
+            for (final int key : DATAPATH_KEYS)
+            {
+                final Double v = datapath.getOrDefault(name, Map.of()).get(key);
+                out.append(' ').append(v == null ? "–" : String.format(Locale.ROOT, "%.0f", v)).append(" |");
+            }
+            out.append('\n');
+        }
+        out.append("\nTargets:\n\n| target | result | detail |\n| --- | --- | --- |\n");
+        for (final Target t : targets())
+        {
+            out.append("| ").append(t.name()).append(" | ")
+                .append(t.met() == null ? "not measured" : t.met() ? "**met**" : "**missed**").append(" | ")
+                .append(t.detail()).append(" |\n");
+        }
+        if (!jmh.isEmpty())
+        {
+            out.append("\nJMH (1 fork, short iterations: indicative):\n\n| benchmark | score | ± | unit |\n" +
+                "| --- | ---: | ---: | --- |\n");
+            for (final JmhSuite.Score s : jmh)
+            {
+                out.append(String.format(Locale.ROOT, "| %s | %.4g | %.2g | %s |\n", s.label(), s.score(),
+                    s.error(), s.unit()));
+            }
+        }
+        if (!notes.isEmpty())
+        {
+            out.append("\nNotes:\n\n");
+            notes.forEach(note -> out.append("- ").append(note).append('\n'));
+        }
+        return out.toString();
+    }
+}
