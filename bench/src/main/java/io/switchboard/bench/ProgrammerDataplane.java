@@ -90,7 +90,7 @@ final class ProgrammerDataplane implements DataplaneUnderTest
             }
             return mode;
         });
-        programmer = new DatapathProgrammer(datapath.maps(),
+        programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
             new MaglevTableBuilder(new MaglevHash(MaglevHash.DEFAULT_SEED), TableSizes.defaults()),
             TableSizes.defaults());
         loadNanos = System.nanoTime() - loadStart;

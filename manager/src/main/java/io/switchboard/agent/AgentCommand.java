@@ -112,7 +112,7 @@ public final class AgentCommand implements Callable<Integer>
             final Datapath datapath = Datapath.load(bpffsDirectory, Datapath.Sizes.defaults());
             resources.add(datapath);
             final MaglevHash hash = new MaglevHash(maglevSeed);
-            final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(),
+            final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
                 new MaglevTableBuilder(hash, TableSizes.defaults()), TableSizes.defaults());
             resources.add(programmer);
             programmer.configure(maglevSeed, 0, 0, 0, 0);

@@ -18,7 +18,8 @@ import java.util.Set;
 
 /**
  * The loaded datapath of one agent: the object from the agent's jar, its maps pinned under
- * {@code <bpffs-dir>/maps} and its XDP and cgroup links pinned under {@code <bpffs-dir>/links}, so
+ * {@code <bpffs-dir>/maps}, standby Maglev tables under {@code <bpffs-dir>/tables} and its XDP and
+ * cgroup links pinned under {@code <bpffs-dir>/links}, so
  * that traffic keeps flowing while no agent runs (invariant 6). A new agent finds the pins, loads its
  * programs onto the same maps and swaps them into the same links; nothing is detached in between.
  * <p>
@@ -43,14 +44,17 @@ public final class Datapath implements AutoCloseable
     private final BpfObject object;
     private final DatapathMaps maps;
     private final Path linksDirectory;
+    private final Path tablesDirectory;
     private final boolean adopted;
     private final Set<String> tcInterfaces = new LinkedHashSet<>();
 
-    private Datapath(final BpfObject object, final DatapathMaps maps, final Path linksDirectory, final boolean adopted)
+    private Datapath(final BpfObject object, final DatapathMaps maps, final Path linksDirectory,
+        final Path tablesDirectory, final boolean adopted)
     {
         this.object = object;
         this.maps = maps;
         this.linksDirectory = linksDirectory;
+        this.tablesDirectory = tablesDirectory;
         this.adopted = adopted;
     }
 
@@ -92,7 +96,8 @@ public final class Datapath implements AutoCloseable
                 maps.pinAll(mapsDirectory);
             }
             Files.createDirectories(linksDirectory);
-            return new Datapath(object, maps, linksDirectory, adopt);
+            final Path tablesDirectory = Files.createDirectories(bpffsDirectory.resolve("tables"));
+            return new Datapath(object, maps, linksDirectory, tablesDirectory, adopt);
         }
         catch (final IOException ex)
         {
@@ -116,6 +121,12 @@ public final class Datapath implements AutoCloseable
     public DatapathMaps maps()
     {
         return maps;
+    }
+
+    /** Where standby Maglev tables are pinned ({@code <bpffs-dir>/tables/<svc_id>}). */
+    public Path tablesDirectory()
+    {
+        return tablesDirectory;
     }
 
     /** Whether the maps were adopted from a previous agent's pins. */

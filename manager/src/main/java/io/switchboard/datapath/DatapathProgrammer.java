@@ -18,7 +18,11 @@ import io.switchboard.model.TrafficScope;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -137,9 +141,10 @@ public final class DatapathProgrammer implements AutoCloseable
         Map<EndpointKey, Integer> backendIds = new HashMap<>();
         Map<Integer, Boolean> backendLocal = new HashMap<>();
         int[] live;
-        BpfMap liveMap;
+        /** Kernel id of the live inner table; only sb_maglev holds it, no descriptor is kept. */
+        int liveId;
+        /** Content of the standby table pinned at tables/<svc_id>, or null when there is none. */
         int[] standby;
-        BpfMap standbyMap;
         int generation;
         int backendCount;
         boolean removed;
@@ -166,6 +171,7 @@ public final class DatapathProgrammer implements AutoCloseable
     }
 
     private final DatapathMaps maps;
+    private final Path tablePins;
     private final MaglevTableBuilder builder;
     private final TableSizes sizes;
     private final IdAllocator svcIds;
@@ -190,12 +196,15 @@ public final class DatapathProgrammer implements AutoCloseable
 
     /**
      * @param maps       the datapath's maps, sized when the object was loaded.
+     * @param tablePins  a bpffs directory where standby Maglev tables are pinned.
      * @param builder    the Maglev builder (its hash seed must equal {@code sb_config.maglev_seed}).
      * @param sizes      Maglev table sizes per backend count.
      */
-    public DatapathProgrammer(final DatapathMaps maps, final MaglevTableBuilder builder, final TableSizes sizes)
+    public DatapathProgrammer(final DatapathMaps maps, final Path tablePins, final MaglevTableBuilder builder,
+        final TableSizes sizes)
     {
         this.maps = Objects.requireNonNull(maps, "maps");
+        this.tablePins = Objects.requireNonNull(tablePins, "tablePins");
         this.builder = Objects.requireNonNull(builder, "builder");
         this.sizes = Objects.requireNonNull(sizes, "sizes");
         this.svcIds = new IdAllocator("service", maps.maglev().maxEntries() - 1);
@@ -516,11 +525,12 @@ public final class DatapathProgrammer implements AutoCloseable
     {
         final int size = slots.length;
         ensureSlotScratch(size + 1);
+        final boolean fromStandby = null != table.standby && table.standby.length == size;
         final BpfMap target;
         int count = 0;
-        if (null != table.standbyMap && table.standby.length == size)
+        if (fromStandby)
         {
-            target = table.standbyMap;
+            target = BpfMap.openPinned(standbyPin(table), DatapathAbi.MAGLEV_TABLE_SPEC);
             for (int i = 0; i < size; i++)
             {
                 if (table.standby[i] != slots[i])
@@ -533,14 +543,8 @@ public final class DatapathProgrammer implements AutoCloseable
         }
         else
         {
-            if (null != table.standbyMap)
-            {
-                table.standbyMap.close();
-            }
-            target = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, size + 1,
-                BpfMap.BPF_F_INNER_MAP);
-            slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
-            slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
+            dropStandby(table);
+            target = newInnerTable(table, size);
             count = 1;
             for (int i = 0; i < size; i++)
             {
@@ -549,32 +553,41 @@ public final class DatapathProgrammer implements AutoCloseable
                 count++;
             }
         }
-        target.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
-        writes.maglevSlots += count;
-
-        // one atomic update makes the new table live (invariant 1)
-        u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
-        u32Value.set(ValueLayout.JAVA_INT, 0, target.fd());
-        maps.maglev().update(u32Key, u32Value, BpfMap.BPF_ANY);
-        writes.tableSwitches++;
-
-        final BpfMap previousMap = table.liveMap;
-        final int[] previousSlots = table.live;
-        table.liveMap = target;
-        table.live = slots;
-        if (null != previousMap && previousSlots.length == size)
+        try (target)
         {
-            table.standbyMap = previousMap;
-            table.standby = previousSlots;
-        }
-        else
-        {
-            if (null != previousMap)
+            target.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
+            writes.maglevSlots += count;
+            // the old live table must outlive the switch to become the standby: hold it first
+            final BpfMap previousLive = null != table.live && table.live.length == size && 0 != table.liveId ?
+                BpfMap.openById(table.liveId, DatapathAbi.MAGLEV_TABLE_SPEC) : null;
+            try
             {
-                previousMap.close();
+                // one atomic update makes the new table live (invariant 1)
+                u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
+                u32Value.set(ValueLayout.JAVA_INT, 0, target.fd());
+                maps.maglev().update(u32Key, u32Value, BpfMap.BPF_ANY);
+                writes.tableSwitches++;
+                if (fromStandby)
+                {
+                    unpin(standbyPin(table)); // live now: sb_maglev holds it
+                }
+                final int[] previousSlots = table.live;
+                table.liveId = target.info().id();
+                table.live = slots;
+                table.standby = null;
+                if (null != previousLive)
+                {
+                    previousLive.pin(standbyPin(table));
+                    table.standby = previousSlots;
+                }
             }
-            table.standbyMap = null;
-            table.standby = null;
+            finally
+            {
+                if (null != previousLive)
+                {
+                    previousLive.close();
+                }
+            }
         }
         table.generation++;
         // once no packet can still be reading it, bring the standby up to the live table, so the next
@@ -582,31 +595,71 @@ public final class DatapathProgrammer implements AutoCloseable
         catchUps.addLast(new CatchUp(System.nanoTime() + DEFERRED_DELETE_NS, table, table.generation));
     }
 
+    /** A new inner table of M + 1 slots with M in slot 0; the slot scratch holds that first entry. */
+    private BpfMap newInnerTable(final Table table, final int size)
+    {
+        final BpfMap created = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, size + 1,
+            BpfMap.BPF_F_INNER_MAP);
+        slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+        slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
+        return created;
+    }
+
     private void catchUpStandby(final Table table)
     {
         final int size = table.live.length;
         ensureSlotScratch(size + 1);
         int count = 0;
-        if (null == table.standbyMap)
+        final boolean fresh = null == table.standby;
+        try (BpfMap standby = fresh ? newInnerTable(table, size) :
+            BpfMap.openPinned(standbyPin(table), DatapathAbi.MAGLEV_TABLE_SPEC))
         {
-            table.standbyMap = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, size + 1,
-                BpfMap.BPF_F_INNER_MAP);
-            slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
-            slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
-            count = 1;
-        }
-        for (int i = 0; i < size; i++)
-        {
-            if (null == table.standby || table.standby[i] != table.live[i])
+            count = fresh ? 1 : 0;
+            for (int i = 0; i < size; i++)
             {
-                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
-                slotValues.setAtIndex(ValueLayout.JAVA_INT, count, table.live[i]);
-                count++;
+                if (fresh || table.standby[i] != table.live[i])
+                {
+                    slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                    slotValues.setAtIndex(ValueLayout.JAVA_INT, count, table.live[i]);
+                    count++;
+                }
+            }
+            standby.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
+            if (fresh)
+            {
+                unpin(standbyPin(table)); // a previous agent's standby, if it left one
+                standby.pin(standbyPin(table));
             }
         }
-        table.standbyMap.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
         writes.standbySlots += count;
         table.standby = table.live.clone();
+    }
+
+    /**
+     * Standby tables are pinned, not held by descriptors: a node with tens of thousands of service
+     * ports would otherwise run out of file descriptors, and a pin survives an agent restart.
+     */
+    private Path standbyPin(final Table table)
+    {
+        return tablePins.resolve(Integer.toString(table.svcId));
+    }
+
+    private void dropStandby(final Table table)
+    {
+        unpin(standbyPin(table));
+        table.standby = null;
+    }
+
+    private static void unpin(final Path pin)
+    {
+        try
+        {
+            Files.deleteIfExists(pin);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("removing the pin " + pin, ex);
+        }
     }
 
     private void ensureSlotScratch(final int slots)
@@ -624,14 +677,7 @@ public final class DatapathProgrammer implements AutoCloseable
         u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
         maps.maglev().delete(u32Key);
         writes.deletions++;
-        if (null != table.liveMap)
-        {
-            table.liveMap.close();
-        }
-        if (null != table.standbyMap)
-        {
-            table.standbyMap.close();
-        }
+        dropStandby(table);
         final long due = System.nanoTime() + DEFERRED_DELETE_NS;
         for (final int id : table.backendIds.values())
         {
@@ -872,7 +918,16 @@ public final class DatapathProgrammer implements AutoCloseable
             {
                 return table;
             }
-            final BpfMap inner = BpfMap.openById(innerId.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC);
+            try (BpfMap inner = BpfMap.openById(innerId.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC))
+            {
+                readSlots(maps, table, inner, scratch);
+            }
+            return table;
+        }
+
+        private static void readSlots(final DatapathMaps maps, final Table table, final BpfMap inner,
+            final Arena scratch)
+        {
             final MemorySegment slotKey = scratch.allocate(ValueLayout.JAVA_INT);
             final MemorySegment slotValue = scratch.allocate(ValueLayout.JAVA_INT);
             slotKey.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
@@ -891,7 +946,7 @@ public final class DatapathProgrammer implements AutoCloseable
                 }
             }
             table.live = slots;
-            table.liveMap = inner;
+            table.liveId = inner.info().id();
             final MemorySegment backendKey = scratch.allocate(ValueLayout.JAVA_INT);
             final MemorySegment backend = scratch.allocate(BACKEND);
             for (final int id : ids)
@@ -908,7 +963,6 @@ public final class DatapathProgrammer implements AutoCloseable
                 }
             }
             table.backendCount = table.backendIds.size();
-            return table;
         }
 
         int frontendCount()
@@ -953,20 +1007,7 @@ public final class DatapathProgrammer implements AutoCloseable
     @Override
     public void close()
     {
-        for (final Programmed current : programmed.values())
-        {
-            for (final Table table : current.tables.values())
-            {
-                if (null != table.liveMap)
-                {
-                    table.liveMap.close();
-                }
-                if (null != table.standbyMap)
-                {
-                    table.standbyMap.close();
-                }
-            }
-        }
+        // live tables are held by sb_maglev and standbys by their pins: both outlive the agent
         arena.close();
     }
 }

@@ -50,7 +50,7 @@ class SwitchboardAgentTest
         try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
             Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
             Datapath datapath = Datapath.load(pins.path(), new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64));
-            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(),
+            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
                 new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
         {
             final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)

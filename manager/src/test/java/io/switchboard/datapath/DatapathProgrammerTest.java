@@ -59,6 +59,7 @@ class DatapathProgrammerTest
             DatapathProgrammer programmer = programmer(datapath))
         {
             final ClusterModel model = model();
+            final long descriptorsBefore = openDescriptors();
             for (int i = 0; i < 1000; i++)
             {
                 model.upsert(Manifests.service("svc" + i, "10.96." + (i / 250) + "." + (i % 250 + 1), 80, 0));
@@ -66,6 +67,8 @@ class DatapathProgrammerTest
             }
             apply(model, programmer);
             settle(programmer);
+            assertThat(openDescriptors() - descriptorsBefore)
+                .as("tables are held by sb_maglev and pins, not by a descriptor each").isLessThan(50);
             final int svcId = programmer.frontends(port("svc500")).values().iterator().next().svcId();
             final int[] before = liveTable(datapath.maps(), svcId);
             final long slotsBefore = programmer.writes().maglevSlots();
@@ -202,6 +205,14 @@ class DatapathProgrammerTest
         }
     }
 
+    static long openDescriptors() throws java.io.IOException
+    {
+        try (var descriptors = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd")))
+        {
+            return descriptors.count();
+        }
+    }
+
     static int count(final BpfMap map, final int keySize)
     {
         try (Arena arena = Arena.ofConfined())
@@ -222,7 +233,7 @@ class DatapathProgrammerTest
 
     private static DatapathProgrammer programmer(final Datapath datapath)
     {
-        final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(),
+        final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
             new MaglevTableBuilder(new MaglevHash(MaglevHash.DEFAULT_SEED), TableSizes.defaults()),
             TableSizes.defaults());
         return programmer;
