@@ -37,7 +37,8 @@ public final class BpfMap implements AutoCloseable
     private final int fd;
     private final boolean ownsFd;
     private final MapInfo info;
-    private final Arena arena = Arena.ofShared();
+    /** Scratch for batch calls; GC-managed, because closing a shared arena costs a handshake with every thread. */
+    private final Arena arena = Arena.ofAuto();
     private final MemorySegment batchCount;
     private final MemorySegment batchOpts;
 
@@ -331,7 +332,6 @@ public final class BpfMap implements AutoCloseable
         {
             Libc.close(fd);
         }
-        arena.close();
     }
 
     @Override
