@@ -184,7 +184,7 @@ public final class AgentCommand implements Callable<Integer>
     }
 
     /** The node's global addresses: every address of every interface but loopback and link-local ones. */
-    static List<InetAddress> nodeAddresses() throws SocketException, java.net.UnknownHostException
+    public static List<InetAddress> nodeAddresses() throws SocketException, java.net.UnknownHostException
     {
         final List<InetAddress> addresses = new ArrayList<>();
         for (final NetworkInterface iface : Collections.list(NetworkInterface.getNetworkInterfaces()))
