@@ -13,6 +13,7 @@ import io.switchboard.control.DesiredStateProxy;
 import io.switchboard.control.EmbeddedMediaDriver;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
+import io.switchboard.datapath.DatapathReader;
 import io.switchboard.maglev.MaglevHash;
 import io.switchboard.maglev.MaglevTableBuilder;
 import io.switchboard.maglev.TableSizes;
@@ -79,6 +80,11 @@ public final class AgentCommand implements Callable<Integer>
     @Option(names = "--kubeconfig", description = "Follow a Kubernetes API server (kubeconfig file).")
     private File kubeconfig;
 
+    @Option(names = "--metrics-address", defaultValue = "0.0.0.0:10249",
+        description = "host:port of /metrics and /healthz (kube-proxy's metrics port; default ${DEFAULT-VALUE}); "
+            + "'off' serves nothing (health check nodePorts neither).")
+    private String metricsAddress;
+
     @Option(names = "--maglev-seed", defaultValue = "0",
         description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
     private int maglevSeed;
@@ -138,6 +144,13 @@ public final class AgentCommand implements Callable<Integer>
                 new StateStore(stateDirectory, serialization), new LinkedHashSet<>(xdpInterfaces), log);
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
             agent.restore(null);
+            if (!"off".equals(metricsAddress))
+            {
+                final AgentHttpServer http = AgentHttpServer.start(agent::status,
+                    DatapathReader.of(datapath.maps()), AgentHttpServer.parseAddress(metricsAddress), log);
+                resources.add(http);
+                log.accept("metrics and healthz on " + metricsAddress + " (port " + http.port() + ")");
+            }
 
             final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
                 error -> log.accept("agent error: " + error), null, agent);
