@@ -201,8 +201,7 @@ public final class ExplainCommand implements Callable<Integer>
         else
         {
             ok("selector " + selectorText + " matches " + selected.size() + " of " + pods.size() + " Pods: " +
-                selected.stream().map(pod -> pod.getMetadata().getName()).collect(Collectors.joining(", ")),
-                selected.size() < pods.size() ? null : null);
+                selected.stream().map(pod -> pod.getMetadata().getName()).collect(Collectors.joining(", ")), null);
             final long owners = selected.stream().map(pod -> Objects.requireNonNullElse(
                 pod.getMetadata().getLabels(), Map.<String, String>of()).get("app")).distinct().count();
             if (owners > 1)

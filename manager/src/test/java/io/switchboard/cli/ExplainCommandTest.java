@@ -86,6 +86,20 @@ class ExplainCommandTest
         assertThat(out).contains("WARN  it gets no dataplane entries").contains("DNS only");
     }
 
+    @Test
+    void getEndpointsListsTheKeptSlicesWithTheirConditions() throws IOException
+    {
+        keep(service("app: web-app", "8080") + "---\n" + slice("false"));
+        final StringWriter out = new StringWriter();
+        final CommandLine commandLine = new CommandLine(new GetCommand());
+        commandLine.setOut(new PrintWriter(out, true));
+        assertThat(commandLine.execute("endpoints", "--state-dir", state.toString())).isZero();
+        assertThat(out.toString()).isEqualTo("""
+            SERVICE       SLICE   ADDRESS       PORTS           READY   SERVING   TERMINATING   NODE
+            default/web   web-1   198.19.0.10   http:8080/TCP   false   false     false         node-a
+            """);
+    }
+
     private String explain(final int expectedCode, final String... arguments)
     {
         final StringWriter out = new StringWriter();
