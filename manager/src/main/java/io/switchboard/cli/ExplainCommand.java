@@ -262,7 +262,12 @@ public final class ExplainCommand implements Callable<Integer>
     private void checkTargetPorts(final Service service, final List<HasMetadata> objects,
         final NamespacedName serviceName, final List<Pod> selected)
     {
-        final List<EndpointPort> slicePorts = slicesOf(objects, serviceName).stream()
+        final List<EndpointSlice> slices = slicesOf(objects, serviceName);
+        if (slices.isEmpty())
+        {
+            return; // already a FAIL: nothing to resolve targetPorts against
+        }
+        final List<EndpointPort> slicePorts = slices.stream()
             .flatMap(slice -> Objects.requireNonNullElse(slice.getPorts(), List.<EndpointPort>of()).stream()).toList();
         for (final ServicePort port : service.getSpec().getPorts())
         {
