@@ -13,6 +13,7 @@ import io.switchboard.control.DesiredStateProxy;
 import io.switchboard.control.EmbeddedMediaDriver;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
+import io.switchboard.datapath.DatapathReader;
 import io.switchboard.maglev.MaglevHash;
 import io.switchboard.maglev.MaglevTableBuilder;
 import io.switchboard.maglev.TableSizes;
@@ -90,6 +91,11 @@ public final class AgentCommand implements Callable<Integer>
         + "gives one (repeatable).")
     private List<String> loadBalancerPools = new ArrayList<>();
 
+    @Option(names = "--metrics-address", defaultValue = "0.0.0.0:10249",
+        description = "host:port of /metrics and /healthz (kube-proxy's metrics port; default ${DEFAULT-VALUE}); "
+            + "'off' serves nothing (health check nodePorts neither).")
+    private String metricsAddress;
+
     @Option(names = "--maglev-seed", defaultValue = "0",
         description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
     private int maglevSeed;
@@ -151,6 +157,13 @@ public final class AgentCommand implements Callable<Integer>
             agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
                 loadBalancerPools.stream().map(Cidr::parse).toList()));
             agent.restore(null);
+            if (!"off".equals(metricsAddress))
+            {
+                final AgentHttpServer http = AgentHttpServer.start(agent::status,
+                    DatapathReader.of(datapath.maps()), AgentHttpServer.parseAddress(metricsAddress), log);
+                resources.add(http);
+                log.accept("metrics and healthz on " + metricsAddress + " (port " + http.port() + ")");
+            }
 
             final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
                 error -> log.accept("agent error: " + error), null, agent);
@@ -197,7 +210,7 @@ public final class AgentCommand implements Callable<Integer>
     }
 
     /** The node's global addresses: every address of every interface but loopback and link-local ones. */
-    static List<InetAddress> nodeAddresses() throws SocketException, java.net.UnknownHostException
+    public static List<InetAddress> nodeAddresses() throws SocketException, java.net.UnknownHostException
     {
         final List<InetAddress> addresses = new ArrayList<>();
         for (final NetworkInterface iface : Collections.list(NetworkInterface.getNetworkInterfaces()))

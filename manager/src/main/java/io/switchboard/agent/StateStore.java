@@ -21,19 +21,19 @@ import java.util.stream.Stream;
  * restarted agent restores them before anything else (with a Kubernetes API, the API is the truth and
  * nothing is kept). One JSON file per object, written atomically (write then rename).
  */
-final class StateStore
+public final class StateStore
 {
     private final Path directory;
     private final KubernetesSerialization serialization;
 
-    StateStore(final Path directory, final KubernetesSerialization serialization)
+    public StateStore(final Path directory, final KubernetesSerialization serialization)
     {
         this.directory = directory;
         this.serialization = serialization;
     }
 
     /** One restored object and the source it came from. */
-    record Saved(SourceKind source, HasMetadata object)
+    public record Saved(SourceKind source, HasMetadata object)
     {
     }
 
@@ -66,7 +66,7 @@ final class StateStore
     }
 
     /** Every saved object, Nodes first, then Services, then the rest (so references resolve). */
-    List<Saved> load()
+    public List<Saved> load()
     {
         final List<Saved> objects = new ArrayList<>();
         for (final SourceKind source : List.of(SourceKind.MANIFESTS, SourceKind.CLI))

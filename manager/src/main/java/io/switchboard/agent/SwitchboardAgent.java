@@ -26,7 +26,10 @@ import io.switchboard.model.ServiceAllocator;
 import io.switchboard.model.ServicePortState;
 import org.agrona.concurrent.Agent;
 
+import java.time.Instant;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.TreeMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -72,6 +75,13 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private SourceKind adoptionCompletesWith;
     private long lastIntendedSendTimeNs;
     private long appliedCycles;
+    private volatile AgentStatus status = AgentStatus.STARTING;
+    private boolean synced;
+    private long statusApplied = -1;
+    private long statusRejected = -1;
+    private long lastSyncDurationNs;
+    private long lastUpdateLatencyNs;
+    private Instant lastUpdated;
 
     /**
      * @param datapath           where pod-facing tc filters are attached; null in tests without one.
@@ -140,18 +150,65 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             programmer.completeAdoption();
         }
+        synced = true;
+        lastUpdated = Instant.now();
+        publishStatus();
     }
 
     @Override
     public int doWork()
     {
         int work = null == adapter ? 0 : adapter.poll();
-        work += flush();
+        final int flushed = flush();
+        work += flushed;
         if (programmer.hasRetiredBackends())
         {
             work += programmer.deleteRetiredBackends(System.nanoTime());
         }
+        if (synced && (flushed > 0 || (null != adapter &&
+            (adapter.applied() != statusApplied || adapter.rejected() != statusRejected))))
+        {
+            publishStatus();
+        }
         return work;
+    }
+
+    /** What the HTTP threads show: replaced as a whole, only when something in it changed. */
+    public AgentStatus status()
+    {
+        return status;
+    }
+
+    private void publishStatus()
+    {
+        final Map<Integer, AgentStatus.ServicePortLabels> servicePorts = new HashMap<>();
+        for (final ServicePortKey key : programmer.programmedPorts())
+        {
+            final String port = (key.portName().isEmpty() ? "" : key.portName() + "/") + key.protocol();
+            final AgentStatus.ServicePortLabels labels = new AgentStatus.ServicePortLabels(
+                key.service().namespace(), key.service().name(), port);
+            for (final DatapathProgrammer.FrontendValue value : programmer.frontends(key).values())
+            {
+                servicePorts.put(value.svcId(), labels);
+            }
+        }
+        final Map<Integer, AgentStatus.HealthCheck> healthChecks = new TreeMap<>();
+        for (final ServicePortState state : model.states())
+        {
+            if (state.healthCheckNodePort() > 0)
+            {
+                final int local = state.localReadyEndpoints().values().stream().mapToInt(Integer::intValue).max()
+                    .orElse(0);
+                healthChecks.merge(state.healthCheckNodePort(), new AgentStatus.HealthCheck(
+                    state.healthCheckNodePort(), state.key().service().namespace(), state.key().service().name(),
+                    local), (a, b) -> a.localEndpoints() >= b.localEndpoints() ? a : b);
+            }
+        }
+        statusApplied = null == adapter ? 0 : adapter.applied();
+        statusRejected = null == adapter ? 0 : adapter.rejected();
+        status = new AgentStatus(synced, lastUpdated, statusApplied, statusRejected,
+            programmer.programmedPorts().size(), lastSyncDurationNs, lastUpdateLatencyNs, servicePorts,
+            List.copyOf(healthChecks.values()));
     }
 
     /** Programs every service port changed since the last cycle; returns how many. */
@@ -161,6 +218,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             return 0;
         }
+        final long startNs = System.nanoTime();
         final int count = pending.size();
         for (final ServicePortKey key : pending)
         {
@@ -176,6 +234,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         }
         pending.clear();
         appliedCycles++;
+        final long endNs = System.nanoTime();
+        lastSyncDurationNs = endNs - startNs;
+        lastUpdateLatencyNs = 0 == lastIntendedSendTimeNs ? 0 : endNs - lastIntendedSendTimeNs;
+        lastUpdated = Instant.now();
         if (appliedCycles <= FIRST_CYCLES_LOGGED)
         {
             log.accept("programmed " + count + " service port(s)");

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = SwitchboardCommand.Version.class,
     description = "A Kubernetes Service dataplane: eBPF datapath, Java control plane.",
-    subcommands = {AgentCommand.class, DemoCommand.class})
+    subcommands = {AgentCommand.class, ApplyCommand.class, DeleteCommand.class, GetCommand.class,
+        ExplainCommand.class, DemoCommand.class})
 public final class SwitchboardCommand implements Runnable
 {
     @CommandLine.Spec

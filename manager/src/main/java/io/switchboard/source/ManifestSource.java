@@ -128,6 +128,17 @@ public final class ManifestSource implements Agent
     /** The objects of one file: several YAML documents, or a v1 List, are all read. */
     public List<HasMetadata> parse(final Path file) throws IOException
     {
+        return parse(serialization, file);
+    }
+
+    /**
+     * The objects of one file, parsed with {@code serialization}.
+     *
+     * @throws IllegalArgumentException when a document is not a Kubernetes object or has no name
+     */
+    public static List<HasMetadata> parse(final KubernetesSerialization serialization, final Path file)
+        throws IOException
+    {
         try (InputStream in = Files.newInputStream(file))
         {
             final Object parsed = serialization.unmarshal(in);

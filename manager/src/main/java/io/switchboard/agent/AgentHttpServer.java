@@ -1,0 +1,294 @@
+package io.switchboard.agent;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.switchboard.datapath.DatapathAbi;
+import io.switchboard.datapath.DatapathReader;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The agent's HTTP surfaces, on threads of their own: {@code /metrics} (Prometheus text format, from the
+ * Prometheus client library) and {@code /healthz} on {@code --metrics-address}, and kube-proxy's service
+ * health checks on each {@code healthCheckNodePort}. Everything shown comes from the {@link AgentStatus}
+ * the agent thread publishes, plus the datapath's per-CPU counters, which only the datapath writes.
+ */
+public final class AgentHttpServer implements AutoCloseable
+{
+    private static final long HEALTH_CHECK_RECONCILE_MS = 200;
+
+    private final Supplier<AgentStatus> status;
+    private final DatapathReader counters;
+    private final Consumer<String> log;
+    private final HTTPServer server;
+    private final ScheduledExecutorService healthChecks;
+    private final Map<Integer, HttpServer> healthCheckServers = new HashMap<>();
+
+    private AgentHttpServer(final Supplier<AgentStatus> status, final DatapathReader counters,
+        final InetSocketAddress address, final Consumer<String> log) throws IOException
+    {
+        this.status = status;
+        this.counters = counters;
+        this.log = log;
+        final PrometheusRegistry registry = new PrometheusRegistry();
+        registry.register(new Metrics());
+        server = HTTPServer.builder().inetAddress(address.getAddress()).port(address.getPort()).registry(registry)
+            .defaultHandler(this::healthz).buildAndStart();
+        healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
+            .name("switchboard-health-checks").factory());
+        healthChecks.scheduleWithFixedDelay(this::reconcileHealthChecks, 0, HEALTH_CHECK_RECONCILE_MS,
+            TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Serves {@code /metrics} and {@code /healthz} on {@code address}, and the health check nodePorts.
+     *
+     * @param counters reads the datapath's counters (only {@code sb_svc_stats} and {@code sb_stats}).
+     */
+    public static AgentHttpServer start(final Supplier<AgentStatus> status, final DatapathReader counters,
+        final InetSocketAddress address, final Consumer<String> log)
+    {
+        try
+        {
+            return new AgentHttpServer(status, counters, address, log);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("serving metrics on " + address, ex);
+        }
+    }
+
+    /** {@code host:port}, {@code [v6]:port} or {@code :port} (every address). */
+    public static InetSocketAddress parseAddress(final String text)
+    {
+        final int colon = text.lastIndexOf(':');
+        if (colon < 0)
+        {
+            throw new IllegalArgumentException("--metrics-address needs host:port, not " + text);
+        }
+        final String host = text.substring(0, colon).replace("[", "").replace("]", "");
+        try
+        {
+            return new InetSocketAddress(host.isEmpty() ? InetAddress.getByName("0.0.0.0") :
+                InetAddress.getByName(host), Integer.parseInt(text.substring(colon + 1)));
+        }
+        catch (final IOException | NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("--metrics-address " + text + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** The port {@code /metrics} is served on (useful with port 0). */
+    public int port()
+    {
+        return server.getPort();
+    }
+
+    private void healthz(final HttpExchange exchange) throws IOException
+    {
+        try (exchange)
+        {
+            if (!"/healthz".equals(exchange.getRequestURI().getPath()))
+            {
+                respond(exchange, 404, "text/plain", "not found: try /metrics or /healthz\n");
+                return;
+            }
+            final AgentStatus current = status.get();
+            final String body = "{\"lastUpdated\":" + quoted(current.lastUpdated()) + ",\"currentTime\":" +
+                quoted(Instant.now()) + "}\n";
+            respond(exchange, current.synced() ? 200 : 503, "application/json", body);
+        }
+    }
+
+    private static String quoted(final Instant instant)
+    {
+        return null == instant ? "null" : "\"" + instant + "\"";
+    }
+
+    private static void respond(final HttpExchange exchange, final int status, final String type, final String body)
+        throws IOException
+    {
+        final byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody())
+        {
+            out.write(bytes);
+        }
+    }
+
+    /** Opens a listener for each health check nodePort the agent published and closes those it no longer has. */
+    private void reconcileHealthChecks()
+    {
+        try
+        {
+            final Map<Integer, AgentStatus.HealthCheck> wanted = new HashMap<>();
+            for (final AgentStatus.HealthCheck check : status.get().healthChecks())
+            {
+                wanted.put(check.nodePort(), check);
+            }
+            healthCheckServers.entrySet().removeIf(entry ->
+            {
+                if (wanted.containsKey(entry.getKey()))
+                {
+                    return false;
+                }
+                entry.getValue().stop(0);
+                return true;
+            });
+            for (final int port : wanted.keySet())
+            {
+                if (!healthCheckServers.containsKey(port))
+                {
+                    healthCheckServers.put(port, serveHealthCheck(port));
+                }
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            log.accept("health check nodePorts: " + ex.getMessage());
+        }
+    }
+
+    private HttpServer serveHealthCheck(final int port)
+    {
+        try
+        {
+            final HttpServer check = HttpServer.create(new InetSocketAddress(port), 16);
+            check.createContext("/", exchange ->
+            {
+                try (exchange)
+                {
+                    final AgentStatus.HealthCheck current = status.get().healthChecks().stream()
+                        .filter(c -> c.nodePort() == port).findFirst().orElse(null);
+                    if (null == current)
+                    {
+                        respond(exchange, 503, "text/plain", "no service\n");
+                        return;
+                    }
+                    exchange.getResponseHeaders().set("X-Load-Balancing-Endpoint-Weight",
+                        Integer.toString(current.localEndpoints()));
+                    respond(exchange, current.localEndpoints() > 0 ? 200 : 503, "application/json",
+                        "{\"service\":{\"namespace\":\"" + current.namespace() + "\",\"name\":\"" + current.name() +
+                        "\"},\"localEndpoints\":" + current.localEndpoints() + ",\"serviceProxyHealthy\":true}\n");
+                }
+            });
+            check.start();
+            log.accept("health check nodePort " + port + " serving");
+            return check;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("health check nodePort " + port, ex);
+        }
+    }
+
+    /** The metrics, collected at scrape time. */
+    private final class Metrics implements MultiCollector
+    {
+        @Override
+        public MetricSnapshots collect()
+        {
+            final AgentStatus current = status.get();
+            final List<MetricSnapshot> metrics = new ArrayList<>();
+            metrics.add(counter("switchboard_updates_applied", "Control-plane updates applied.",
+                current.appliedUpdates()));
+            metrics.add(counter("switchboard_updates_rejected", "Control-plane updates rejected (invalid or "
+                + "undecodable; the dataplane kept its last good state).", current.rejectedUpdates()));
+            metrics.add(gauge("switchboard_programmed_service_ports", "Service ports in the dataplane.",
+                current.programmedServicePorts()));
+            metrics.add(gauge("switchboard_sync_duration_seconds", "Duration of the last programming cycle.",
+                current.lastSyncDurationNs() / 1e9));
+            metrics.add(gauge("switchboard_update_latency_seconds", "From the intended send time of the last "
+                + "update applied to the end of its programming.", current.lastUpdateLatencyNs() / 1e9));
+            metrics.add(gauge("switchboard_last_sync_timestamp_seconds", "When the dataplane was last programmed.",
+                null == current.lastUpdated() ? 0 : current.lastUpdated().toEpochMilli() / 1e3));
+            serviceCounters(current, metrics);
+            final long[] global = counters.globalCounters();
+            final CounterSnapshot.Builder packets = CounterSnapshot.builder().name("switchboard_datapath_packets")
+                .help("Packets the datapath saw, by what it did with them (sb_stats).");
+            for (int i = 0; i < global.length; i++)
+            {
+                packets.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder()
+                    .labels(Labels.of("result", DatapathAbi.GLOBAL_COUNTERS[i])).value(global[i]).build());
+            }
+            metrics.add(packets.build());
+            return new MetricSnapshots(metrics);
+        }
+
+        private void serviceCounters(final AgentStatus current, final List<MetricSnapshot> metrics)
+        {
+            final String[] names = DatapathAbi.SERVICE_COUNTERS;
+            final List<CounterSnapshot.Builder> builders = new ArrayList<>();
+            for (final String name : names)
+            {
+                builders.add(CounterSnapshot.builder().name("switchboard_service_" + name)
+                    .help("Per service port and scope (svc_id): " + name.replace('_', ' ') + " (sb_svc_stats)."));
+            }
+            for (final Map.Entry<Integer, AgentStatus.ServicePortLabels> entry : current.servicePorts().entrySet())
+            {
+                final long[] values = counters.serviceCounters(entry.getKey());
+                final AgentStatus.ServicePortLabels port = entry.getValue();
+                final Labels labels = Labels.of("namespace", port.namespace(), "name", port.name(), "port",
+                    port.port(), "svc_id", Integer.toString(entry.getKey()));
+                for (int i = 0; i < names.length; i++)
+                {
+                    builders.get(i).dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().labels(labels)
+                        .value(values[i]).build());
+                }
+            }
+            builders.forEach(builder -> metrics.add(builder.build()));
+        }
+
+        private static CounterSnapshot counter(final String name, final String help, final double value)
+        {
+            return CounterSnapshot.builder().name(name).help(help)
+                .dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(value).build()).build();
+        }
+
+        private static GaugeSnapshot gauge(final String name, final String help, final double value)
+        {
+            return GaugeSnapshot.builder().name(name).help(help)
+                .dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(value).build()).build();
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        healthChecks.shutdownNow();
+        try
+        {
+            healthChecks.awaitTermination(2, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        healthCheckServers.values().forEach(check -> check.stop(0));
+        server.close();
+    }
+}

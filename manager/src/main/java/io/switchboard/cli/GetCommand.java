@@ -1,0 +1,397 @@
+package io.switchboard.cli;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.switchboard.bpf.BpfException;
+import io.switchboard.datapath.DatapathAbi;
+import io.switchboard.datapath.DatapathReader;
+import io.switchboard.datapath.DatapathReader.BackendEntry;
+import io.switchboard.datapath.DatapathReader.ServiceEntry;
+import io.switchboard.model.EndpointSliceValidator;
+import io.switchboard.model.IpAddresses;
+import io.switchboard.model.NamespacedName;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code switchboard get services|endpoints|backends|maglev SVC|conntrack|affinity|stats}: the live
+ * state, read straight from the pinned maps (no agent needed), named with the Services the agent keeps
+ * under {@code --state-dir}.
+ */
+@Command(name = "get", mixinStandardHelpOptions = true,
+    description = "Show datapath state: services, endpoints, backends, maglev SVC, conntrack, affinity, stats.")
+public final class GetCommand implements Callable<Integer>
+{
+    @Parameters(index = "0", paramLabel = "WHAT",
+        description = "services | endpoints | backends | maglev | conntrack | affinity | stats")
+    private String what;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SVC",
+        description = "For maglev: a svc_id, namespace/name[:port] or address:port.")
+    private String service;
+
+    @Option(names = "--bpffs-dir", defaultValue = "/sys/fs/bpf/switchboard",
+        description = "The agent's bpffs directory (default ${DEFAULT-VALUE}).")
+    private Path bpffsDirectory;
+
+    @Option(names = "--state-dir", defaultValue = "/var/lib/switchboard",
+        description = "The agent's state directory, to name frontends (default ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Option(names = {"-o", "--output"}, description = "json for JSON; a table otherwise.")
+    private String output;
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call()
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final boolean json = "json".equals(output);
+        if (null != output && !json)
+        {
+            return fail("unknown output format " + output + " (json, or none for a table)");
+        }
+        try
+        {
+            final ServiceNames names = ServiceNames.load(stateDirectory);
+            if (what.startsWith("endpoint"))
+            {
+                endpoints(names.objects()).print(out, json);
+                return 0;
+            }
+            try (DatapathReader reader = open(bpffsDirectory))
+            {
+                final Table table = switch (what)
+                {
+                    case "services", "service", "svc" -> services(reader, names);
+                    case "backends", "backend" -> backends(reader, names);
+                    case "maglev" -> maglev(reader, names, service);
+                    case "conntrack", "ct" -> conntrack(reader, names);
+                    case "affinity" -> affinity(reader, names);
+                    case "stats" -> null;
+                    default -> throw new CliException("unknown resource " + what + " (services, endpoints, backends, " +
+                        "maglev, conntrack, affinity, stats)");
+                };
+                if (null == table)
+                {
+                    stats(reader, names, out, json);
+                }
+                else
+                {
+                    table.print(out, json);
+                }
+            }
+            return 0;
+        }
+        catch (final CliException ex)
+        {
+            return fail(ex.getMessage());
+        }
+    }
+
+    private int fail(final String message)
+    {
+        spec.commandLine().getErr().println("error: " + message);
+        spec.commandLine().getErr().flush();
+        return 1;
+    }
+
+    /** Opens the pinned maps, or explains in one line why they cannot be. */
+    static DatapathReader open(final Path bpffsDirectory)
+    {
+        try
+        {
+            return DatapathReader.pinned(bpffsDirectory);
+        }
+        catch (final BpfException | UnsupportedOperationException | IllegalStateException ex)
+        {
+            throw new CliException("cannot read the datapath pinned under " + bpffsDirectory.resolve("maps") +
+                ": " + ex.getMessage() + " (has an agent run with this --bpffs-dir? are you root?)");
+        }
+    }
+
+    static Table services(final DatapathReader reader, final ServiceNames names)
+    {
+        final Table table = Table.of("name", "frontend", "svcId", "flags", "backends", "tableSize", "generation");
+        for (final ServiceEntry entry : sortedServices(reader))
+        {
+            table.row(Objects.requireNonNullElse(names.nameOf(entry), "-"),
+                frontend(entry.address(), entry.port(), entry.protocol()), entry.svcId(),
+                DatapathReader.flagNames(entry.flags(), entry.affinityTimeoutSeconds()), entry.backendCount(),
+                entry.tableSize(), entry.generation());
+        }
+        return table;
+    }
+
+    static List<ServiceEntry> sortedServices(final DatapathReader reader)
+    {
+        return reader.services().stream().sorted(Comparator.comparingInt(ServiceEntry::svcId)
+            .thenComparing(e -> frontend(e.address(), e.port(), e.protocol()))).toList();
+    }
+
+    private static Table endpoints(final List<HasMetadata> objects)
+    {
+        final Table table = Table.of("service", "slice", "address", "ports", "ready", "serving", "terminating",
+            "node");
+        for (final HasMetadata object : objects)
+        {
+            if (!(object instanceof EndpointSlice slice))
+            {
+                continue;
+            }
+            final Map<String, String> labels = Objects.requireNonNullElse(slice.getMetadata().getLabels(), Map.of());
+            final String service = NamespacedName.of(slice).namespace() + "/" +
+                labels.getOrDefault(EndpointSliceValidator.SERVICE_NAME_LABEL, "-");
+            final List<String> ports = new ArrayList<>();
+            for (final EndpointPort port : Objects.requireNonNullElse(slice.getPorts(), List.<EndpointPort>of()))
+            {
+                ports.add((null == port.getName() || port.getName().isEmpty() ? "" : port.getName() + ":") +
+                    port.getPort() + "/" + Objects.requireNonNullElse(port.getProtocol(), "TCP"));
+            }
+            for (final Endpoint endpoint : Objects.requireNonNullElse(slice.getEndpoints(), List.<Endpoint>of()))
+            {
+                final var conditions = endpoint.getConditions();
+                table.row(service, slice.getMetadata().getName(), endpoint.getAddresses(), ports,
+                    condition(null == conditions ? null : conditions.getReady(), true),
+                    condition(null == conditions ? null : conditions.getServing(),
+                        condition(null == conditions ? null : conditions.getReady(), true)),
+                    condition(null == conditions ? null : conditions.getTerminating(), false),
+                    Objects.requireNonNullElse(endpoint.getNodeName(), "-"));
+            }
+        }
+        return table;
+    }
+
+    /** A condition as Kubernetes reads an unset one. */
+    static boolean condition(final Boolean value, final boolean unset)
+    {
+        return null == value ? unset : value;
+    }
+
+    private static Table backends(final DatapathReader reader, final ServiceNames names)
+    {
+        final List<ServiceEntry> services = reader.services();
+        final Map<Integer, String> serviceNames = names.bySvcId(services);
+        final Map<Integer, List<String>> usedBy = new TreeMap<>();
+        for (final int svcId : serviceNames.keySet())
+        {
+            for (final int id : distinct(reader.maglevTable(svcId)))
+            {
+                usedBy.computeIfAbsent(id, i -> new ArrayList<>()).add(serviceNames.get(svcId));
+            }
+        }
+        final Table table = Table.of("id", "backend", "family", "local", "services");
+        final Map<Integer, BackendEntry> backends = new TreeMap<>(reader.backends());
+        for (final BackendEntry backend : backends.values())
+        {
+            table.row(backend.id(), endpoint(backend.address(), backend.port()),
+                backend.family() == DatapathAbi.AF_INET6 ? "IPv6" : "IPv4", backend.local(),
+                usedBy.getOrDefault(backend.id(), List.of()));
+        }
+        return table;
+    }
+
+    private static Table maglev(final DatapathReader reader, final ServiceNames names, final String service)
+    {
+        if (null == service)
+        {
+            throw new CliException("get maglev needs a service: a svc_id, namespace/name[:port] or address:port");
+        }
+        final List<ServiceEntry> services = reader.services();
+        final int svcId = svcIdOf(service, services, names);
+        final int[] slots = reader.maglevTable(svcId);
+        final Map<Integer, Integer> counts = new TreeMap<>();
+        for (final int id : slots)
+        {
+            counts.merge(id, 1, Integer::sum);
+        }
+        final Map<Integer, BackendEntry> backends = reader.backends();
+        final Table table = Table.of("svcId", "tableSize", "backendId", "backend", "slots", "share");
+        for (final Map.Entry<Integer, Integer> count : counts.entrySet())
+        {
+            final BackendEntry backend = backends.get(count.getKey());
+            table.row(svcId, slots.length, count.getKey(),
+                null == backend ? "-" : endpoint(backend.address(), backend.port()), count.getValue(),
+                String.format("%.1f%%", 100.0 * count.getValue() / slots.length));
+        }
+        return table;
+    }
+
+    /** The svc_id a user names: a number, {@code namespace/name[:port]} (or {@code name}), or {@code address:port}. */
+    static int svcIdOf(final String service, final List<ServiceEntry> services, final ServiceNames names)
+    {
+        if (service.matches("\\d+"))
+        {
+            return Integer.parseInt(service);
+        }
+        for (final ServiceEntry entry : services)
+        {
+            final String name = names.nameOf(entry);
+            final String address = frontend(entry.address(), entry.port(), entry.protocol());
+            if (address.equals(service) || address.startsWith(service + "/") ||
+                (null != name && (name.equals(service) || name.startsWith(service + ":") ||
+                    name.equals(NamespacedName.DEFAULT_NAMESPACE + "/" + service) ||
+                    name.startsWith(NamespacedName.DEFAULT_NAMESPACE + "/" + service + ":"))))
+            {
+                return entry.svcId();
+            }
+        }
+        throw new CliException("no programmed frontend matches " + service + " (see `switchboard get services`)");
+    }
+
+    private static Table conntrack(final DatapathReader reader, final ServiceNames names)
+    {
+        final Map<Integer, String> serviceNames = names.bySvcId(reader.services());
+        final Map<Integer, BackendEntry> backends = reader.backends();
+        final long now = System.nanoTime();
+        final Table table = Table.of("service", "proto", "direction", "source", "destination", "backend", "backendId",
+            "state", "ageSeconds");
+        for (final DatapathReader.ConntrackEntry entry : reader.conntrack())
+        {
+            final boolean forward = entry.direction() == DatapathAbi.CT_DIR_FORWARD;
+            final BackendEntry backend = backends.get(entry.backendId());
+            table.row(serviceNames.getOrDefault(entry.svcId(), "svc_id " + entry.svcId()),
+                DatapathReader.protocolName(entry.protocol()), forward ? "forward" : "reply",
+                endpoint(entry.source(), entry.sourcePort()), endpoint(entry.destination(), entry.destinationPort()),
+                forward ? endpoint(entry.natAddress(), entry.natPort()) :
+                    null == backend ? "-" : endpoint(backend.address(), backend.port()),
+                entry.backendId(), conntrackState(entry.flags()), ageSeconds(now, entry.lastSeenNs()));
+        }
+        return table;
+    }
+
+    private static String conntrackState(final int flags)
+    {
+        if ((flags & 0x4) != 0)
+        {
+            return "CLOSING";
+        }
+        if ((flags & 0x2) != 0)
+        {
+            return "ESTABLISHED";
+        }
+        return (flags & 0x1) != 0 ? "SYN_SEEN" : "-";
+    }
+
+    private static Table affinity(final DatapathReader reader, final ServiceNames names)
+    {
+        final Map<Integer, String> serviceNames = names.bySvcId(reader.services());
+        final Map<Integer, BackendEntry> backends = reader.backends();
+        final long now = System.nanoTime();
+        final Table table = Table.of("service", "client", "backend", "backendId", "ageSeconds");
+        for (final DatapathReader.AffinityEntry entry : reader.affinity())
+        {
+            final BackendEntry backend = backends.get(entry.backendId());
+            table.row(serviceNames.getOrDefault(entry.svcId(), "svc_id " + entry.svcId()),
+                null == entry.client() ? "netns:" + Long.toUnsignedString(entry.netnsCookie()) :
+                    IpAddresses.format(entry.client()),
+                null == backend ? "-" : endpoint(backend.address(), backend.port()), entry.backendId(),
+                ageSeconds(now, entry.lastUsedNs()));
+        }
+        return table;
+    }
+
+    private static void stats(final DatapathReader reader, final ServiceNames names, final PrintWriter out,
+        final boolean json)
+    {
+        final Map<Integer, String> serviceNames = new TreeMap<>(names.bySvcId(reader.services()));
+        final String[] keys = new String[DatapathAbi.SERVICE_COUNTERS.length + 2];
+        keys[0] = "svcId";
+        keys[1] = "service";
+        for (int i = 0; i < DatapathAbi.SERVICE_COUNTERS.length; i++)
+        {
+            keys[i + 2] = camel(DatapathAbi.SERVICE_COUNTERS[i]);
+        }
+        final Table perService = Table.of(keys);
+        for (final Map.Entry<Integer, String> service : serviceNames.entrySet())
+        {
+            final long[] counters = reader.serviceCounters(service.getKey());
+            final Object[] row = new Object[keys.length];
+            row[0] = service.getKey();
+            row[1] = service.getValue();
+            for (int i = 0; i < counters.length; i++)
+            {
+                row[i + 2] = counters[i];
+            }
+            perService.row(row);
+        }
+        final Map<String, Long> global = new LinkedHashMap<>();
+        final long[] counters = reader.globalCounters();
+        for (int i = 0; i < counters.length; i++)
+        {
+            global.put(DatapathAbi.GLOBAL_COUNTERS[i], counters[i]);
+        }
+        if (json)
+        {
+            out.print(Table.json(Map.of("services", perService.rows(), "global", global)));
+        }
+        else
+        {
+            out.print(perService.text());
+            out.println();
+            final Table globalTable = Table.of("counter", "value");
+            global.forEach(globalTable::row);
+            out.print(globalTable.text());
+        }
+        out.flush();
+    }
+
+    private static String camel(final String snake)
+    {
+        final StringBuilder camel = new StringBuilder();
+        boolean upper = false;
+        for (final char c : snake.toCharArray())
+        {
+            if (c == '_')
+            {
+                upper = true;
+                continue;
+            }
+            camel.append(upper ? Character.toUpperCase(c) : c);
+            upper = false;
+        }
+        return camel.toString();
+    }
+
+    private static long ageSeconds(final long nowNs, final long thenNs)
+    {
+        return Math.max(0, (nowNs - thenNs) / 1_000_000_000L);
+    }
+
+    private static List<Integer> distinct(final int[] slots)
+    {
+        return java.util.Arrays.stream(slots).filter(id -> id != 0).distinct().boxed().toList();
+    }
+
+    /** {@code 10.96.0.10:80/TCP}, {@code [fd00::1]:80/UDP}. */
+    static String frontend(final InetAddress address, final int port, final int protocol)
+    {
+        return endpoint(address, port) + "/" + DatapathReader.protocolName(protocol);
+    }
+
+    /** {@code 10.0.0.1:8080}, {@code [fd00::1]:8080}. */
+    static String endpoint(final InetAddress address, final int port)
+    {
+        final String host = IpAddresses.format(address);
+        return (address instanceof Inet6Address ? "[" + host + "]" : host) + ":" + port;
+    }
+}

@@ -1,0 +1,143 @@
+package io.switchboard.cli;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.switchboard.agent.StateStore;
+import io.switchboard.datapath.DatapathAbi;
+import io.switchboard.datapath.DatapathReader;
+import io.switchboard.model.NodePortRange;
+import io.switchboard.model.RejectedObjectException;
+import io.switchboard.model.ServiceDefinition;
+import io.switchboard.model.ServicePortDefinition;
+import io.switchboard.model.ServiceValidator;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The names of frontends: pinned maps hold addresses, ports and svc_ids only, so the Services the agent
+ * keeps under {@code --state-dir} say which {@code namespace/name:port} each one is. A frontend no kept
+ * Service explains (say, from a Kubernetes API source) is shown by its address.
+ */
+final class ServiceNames
+{
+    private record Exact(InetAddress address, int port, int protocol)
+    {
+    }
+
+    private record NodePort(int port, int protocol)
+    {
+    }
+
+    private final Map<Exact, String> exact = new HashMap<>();
+    private final Map<NodePort, String> nodePorts = new HashMap<>();
+    private final List<HasMetadata> objects;
+
+    private ServiceNames(final List<HasMetadata> objects)
+    {
+        this.objects = objects;
+        final ServiceValidator validator = new ServiceValidator(NodePortRange.DEFAULT);
+        for (final HasMetadata object : objects)
+        {
+            if (!(object instanceof Service service))
+            {
+                continue;
+            }
+            final ServiceDefinition definition;
+            try
+            {
+                definition = validator.validate(service);
+            }
+            catch (final RejectedObjectException ex)
+            {
+                continue;
+            }
+            for (final ServicePortDefinition port : definition.ports())
+            {
+                final String name = definition.name() + ":" + (port.name().isEmpty() ? port.port() : port.name());
+                final int protocol = protocolNumber(port.protocol());
+                final List<InetAddress> addresses = new ArrayList<>(definition.clusterIPs());
+                addresses.addAll(definition.externalIPs());
+                addresses.addAll(definition.loadBalancerVips());
+                for (final InetAddress address : addresses)
+                {
+                    exact.put(new Exact(address, port.port(), protocol), name);
+                }
+                if (port.nodePort() > 0)
+                {
+                    nodePorts.put(new NodePort(port.nodePort(), protocol), name);
+                }
+            }
+        }
+    }
+
+    /** The Services kept under {@code stateDirectory} (none when it does not exist or cannot be read). */
+    static ServiceNames load(final Path stateDirectory)
+    {
+        return new ServiceNames(objects(stateDirectory));
+    }
+
+    /** Every object the agent keeps under {@code stateDirectory}, from manifests and from the CLI. */
+    static List<HasMetadata> objects(final Path stateDirectory)
+    {
+        if (!Files.isDirectory(stateDirectory))
+        {
+            return List.of();
+        }
+        try
+        {
+            return new StateStore(stateDirectory, new KubernetesSerialization()).load().stream()
+                .map(StateStore.Saved::object).toList();
+        }
+        catch (final RuntimeException ex)
+        {
+            return List.of();
+        }
+    }
+
+    List<HasMetadata> objects()
+    {
+        return objects;
+    }
+
+    /** {@code namespace/name:port} of a frontend, or null when no kept Service has it. */
+    String nameOf(final DatapathReader.ServiceEntry entry)
+    {
+        final String name = exact.get(new Exact(entry.address(), entry.port(), entry.protocol()));
+        if (null != name || (entry.flags() & DatapathAbi.SVC_F_NODEPORT) == 0)
+        {
+            return name;
+        }
+        return nodePorts.get(new NodePort(entry.port(), entry.protocol()));
+    }
+
+    /** For each svc_id, the name of its first named frontend (else its first frontend's address). */
+    Map<Integer, String> bySvcId(final List<DatapathReader.ServiceEntry> entries)
+    {
+        final Map<Integer, String> names = new HashMap<>();
+        for (final DatapathReader.ServiceEntry entry : entries)
+        {
+            final String name = nameOf(entry);
+            if (null != name)
+            {
+                names.put(entry.svcId(), name);
+            }
+            else
+            {
+                names.putIfAbsent(entry.svcId(), GetCommand.frontend(entry.address(), entry.port(), entry.protocol()));
+            }
+        }
+        return names;
+    }
+
+    static int protocolNumber(final io.switchboard.model.Protocol protocol)
+    {
+        return protocol == io.switchboard.model.Protocol.TCP ? DatapathAbi.PROTO_TCP : DatapathAbi.PROTO_UDP;
+    }
+}
