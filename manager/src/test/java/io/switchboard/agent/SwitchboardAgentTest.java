@@ -5,6 +5,7 @@ import io.aeron.Publication;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
+import io.switchboard.control.ControlPlaneTest;
 import io.switchboard.control.DesiredStateProxy;
 import io.switchboard.control.EmbeddedMediaDriver;
 import io.switchboard.control.codecs.ObjectKind;
@@ -25,7 +26,6 @@ import io.switchboard.testing.KernelTest;
 import io.switchboard.testing.PinDirectory;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -86,19 +86,8 @@ class SwitchboardAgentTest
             runUntil(agent, () -> programmer.frontends(WEB).isEmpty());
 
             // steady state: nothing to read, nothing to write
-            final com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
-            for (int i = 0; i < 50_000; i++)
-            {
-                agent.doWork();
-            }
-            final long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 200_000; i++)
-            {
-                agent.doWork();
-            }
-            assertThat(threads.getCurrentThreadAllocatedBytes() - before).as("bytes allocated by 200,000 idle cycles")
-                .isZero();
+            assertThat(ControlPlaneTest.steadyStateAllocation(agent::doWork))
+                .as("bytes allocated by 100,000 idle duty cycles").isZero();
         }
     }
 
