@@ -96,6 +96,11 @@ public final class AgentCommand implements Callable<Integer>
             + "'off' serves nothing (health check nodePorts neither).")
     private String metricsAddress;
 
+    @Option(names = "--maglev-max-table-size", defaultValue = "65521",
+        description = "Largest Maglev table (a prime of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, "
+            + "131071); tables hold 100 slots per backend up to it (default ${DEFAULT-VALUE}).")
+    private int maglevMaxTableSize;
+
     @Option(names = "--maglev-seed", defaultValue = "0",
         description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
     private int maglevSeed;
@@ -119,7 +124,7 @@ public final class AgentCommand implements Callable<Integer>
             resources.add(datapath);
             final MaglevHash hash = new MaglevHash(maglevSeed);
             final DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
-                new MaglevTableBuilder(hash, TableSizes.defaults()), TableSizes.defaults());
+                new MaglevTableBuilder(hash, tableSizes()), tableSizes());
             resources.add(programmer);
             programmer.configure(maglevSeed, 0, 0, 0, 0);
             if (datapath.adopted())
@@ -191,6 +196,11 @@ public final class AgentCommand implements Callable<Integer>
             Collections.reverse(resources);
             CloseHelper.quietCloseAll(resources);
         }
+    }
+
+    private TableSizes tableSizes()
+    {
+        return new TableSizes(TableSizes.defaults().minimum(), maglevMaxTableSize);
     }
 
     private String nodeName()
