@@ -280,17 +280,18 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     @Override
     public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
     {
+        // what an apiserver would have filled in, kept with the object so a restart allocates the same
+        final HasMetadata effective = object instanceof Service service && null != allocator &&
+            source != SourceKind.KUBERNETES ? allocator.complete(service) : object;
         ModelChanges changes;
         try
         {
-            changes = switch (object)
+            changes = switch (effective)
             {
                 case Service service ->
                 {
-                    final Service completed = null != allocator && source != SourceKind.KUBERNETES ?
-                        allocator.complete(service) : service;
-                    final ModelChanges upserted = model.upsert(completed);
-                    yield merge(upserted, applyDerivedSlices(endpointsController.upsertService(completed)));
+                    final ModelChanges upserted = model.upsert(service);
+                    yield merge(upserted, applyDerivedSlices(endpointsController.upsertService(service)));
                 }
                 case EndpointSlice slice ->
                 {
@@ -316,7 +317,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         }
         if (null != store && source != SourceKind.KUBERNETES)
         {
-            store.save(source, kind, object);
+            store.save(source, kind, effective);
         }
     }
 

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.agent.AgentProcess;
 import io.switchboard.bpf.Bpf;
+import io.switchboard.cli.GetCommand;
 import io.switchboard.model.Cidr;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
@@ -14,6 +15,7 @@ import io.switchboard.netns.Host;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -118,11 +120,12 @@ public final class DemoCommand implements Callable<Integer>
                 }
                 out.printf("  %-40s %s%s%n", target.getKey(), answeredBy, failed > 0 ? "  (" + failed + " failed)" : "");
             }
-            out.println();
-            out.println("  The datapath holds (bpftool map dump pinned " + pins.resolve("maps/sb_services") + "):");
-            for (final String line : ServiceTable.render(pins.resolve("maps")))
+            for (final String what : List.of("services", "backends"))
             {
-                out.println("  " + line);
+                out.println();
+                out.println("$ switchboard get " + what + "   (read from the pinned maps)");
+                new CommandLine(new GetCommand()).execute(what, "--bpffs-dir", pins.toString(),
+                    "--state-dir", work.resolve("state").toString());
             }
             return 0;
         }
