@@ -12,8 +12,21 @@ record BenchConfig(
     List<Integer> services, int endpoints, int pods, int connections, int connectWarmup, int ruleChanges,
     int switchboardChanges, List<Integer> datapathServices, int datapathRepeat, int datapathSamples, boolean jmh,
     int jmhForks, int jmhWarmupIterations, int jmhIterations, int jmhIterationMillis, List<String> systems,
-    String iptablesRestore, Path out, Path bpfDir)
+    String iptablesRestore, Path out, Path bpfDir, List<String> parts, List<Integer> latencyServices,
+    int latencyWarmup, int latencyChanges, int latencyRate, String latencyIdle)
 {
+    /** The parts of a run, in order; {@code bench.parts} picks some (e.g. {@code latency} for a quick check). */
+    static final List<String> PARTS = List.of("systems", "latency", "datapath", "jmh");
+
+    boolean runs(final String part)
+    {
+        if (!PARTS.contains(part))
+        {
+            throw new IllegalArgumentException("unknown part " + part);
+        }
+        return parts.contains(part);
+    }
+
     static BenchConfig fromSystemProperties()
     {
         final boolean quick = Boolean.getBoolean("bench.quick");
@@ -38,7 +51,13 @@ record BenchConfig(
                 .split(",")),
             System.getProperty("bench.iptables", "iptables-restore"),
             Path.of(System.getProperty("bench.out", "bench/results")),
-            Path.of(System.getProperty("bench.bpfDir", "bpf/build")));
+            Path.of(System.getProperty("bench.bpfDir", "bpf/build")),
+            List.of(System.getProperty("bench.parts", String.join(",", PARTS)).split(",")).stream().map(String::strip).toList(),
+            ints("bench.latency.services", quick ? "1000" : "1000,10000"),
+            Integer.getInteger("bench.latency.warmup", quick ? 100 : 200),
+            Integer.getInteger("bench.latency.changes", quick ? 400 : 2000),
+            Integer.getInteger("bench.latency.rate", 200),
+            System.getProperty("bench.latency.idle", "backoff"));
     }
 
     private static List<Integer> ints(final String property, final String defaults)

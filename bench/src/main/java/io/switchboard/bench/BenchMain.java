@@ -39,15 +39,36 @@ public final class BenchMain
         report.machine = machine();
         final long start = System.nanoTime();
 
-        for (final int services : config.services())
+        for (final String part : config.parts())
         {
-            for (final String system : config.systems())
+            if (!BenchConfig.PARTS.contains(part))
             {
-                section(report, system + " at " + services, () -> sideBySide(config, report, system, services));
+                throw new IllegalArgumentException("bench.parts: unknown part " + part + " (" +
+                    String.join(",", BenchConfig.PARTS) + ")");
             }
         }
-        section(report, "datapath", () -> datapath(config, report));
-        if (config.jmh())
+        if (config.runs("systems"))
+        {
+            for (final int services : config.services())
+            {
+                for (final String system : config.systems())
+                {
+                    section(report, system + " at " + services, () -> sideBySide(config, report, system, services));
+                }
+            }
+        }
+        if (config.runs("latency"))
+        {
+            for (final int services : config.latencyServices())
+            {
+                section(report, "update visible at " + services, () -> updateVisible(config, report, services));
+            }
+        }
+        if (config.runs("datapath"))
+        {
+            section(report, "datapath", () -> datapath(config, report));
+        }
+        if (config.jmh() && config.runs("jmh"))
         {
             section(report, "jmh", () -> report.jmh.addAll(JmhSuite.run(config, config.out())));
         }
@@ -161,6 +182,23 @@ public final class BenchMain
             case "nftables" -> new RuleFileDataplane(RuleFileDataplane.Mode.NFTABLES, network.node(), null);
             default -> throw new IllegalArgumentException("unknown system " + system);
         };
+    }
+
+    private static void updateVisible(final BenchConfig config, final Report report, final int services)
+        throws Exception
+    {
+        final UpdateVisibleLatency.Result result = UpdateVisibleLatency.measure(
+            ServiceSet.onPods(services, config.endpoints(), config.pods()), config.latencyWarmup(),
+            config.latencyChanges(), config.latencyRate(), config.latencyIdle());
+        report.updateVisible(services, new Report.UpdateVisible(result.percentileMicros(50),
+            result.percentileMicros(99), result.percentileMicros(99.9), result.maxMicros(),
+            result.histogram().getTotalCount(), result.ratePerSecond(), result.snapshotSeconds(), result.lateOffers(),
+            result.idle(), result.offerPercentileMicros(50), result.offerPercentileMicros(99)));
+        System.out.printf(Locale.ROOT, "   snapshot through the stream: %.3f s; update visible: p50 %.0f us, " +
+            "p99 %.0f us, p99.9 %.0f us, max %.0f us of %d (%d offered late; intended to offer returned: p50 %.0f us, " +
+            "p99 %.0f us)%n", result.snapshotSeconds(), result.percentileMicros(50), result.percentileMicros(99),
+            result.percentileMicros(99.9), result.maxMicros(), result.histogram().getTotalCount(), result.lateOffers(),
+            result.offerPercentileMicros(50), result.offerPercentileMicros(99));
     }
 
     private static void datapath(final BenchConfig config, final Report report) throws Exception

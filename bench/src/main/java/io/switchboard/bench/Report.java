@@ -21,6 +21,22 @@ final class Report
     {
     }
 
+    /**
+     * Update-visible latency at one scale: from a change's intended send time to the agent's maps written.
+     *
+     * @param updates    changes measured
+     * @param rate       changes offered per second
+     * @param snapshotS  the initial snapshot published and programmed through the stream, seconds
+     * @param lateOffers changes the publisher offered more than one interval after their intended time
+     * @param idle       the agent's idle strategy
+     * @param offerP50Micros from intended send time to the publisher's offer returned (its share), median
+     * @param offerP99Micros the same, p99
+     */
+    record UpdateVisible(double p50Micros, double p99Micros, double p999Micros, double maxMicros, long updates,
+        int rate, double snapshotS, long lateOffers, String idle, double offerP50Micros, double offerP99Micros)
+    {
+    }
+
     /** One target and whether this run met it. */
     record Target(String name, Boolean met, String detail)
     {
@@ -32,6 +48,7 @@ final class Report
     final Map<String, Map<Integer, Double>> changeMillis = new LinkedHashMap<>();
     final Map<String, Map<Integer, Double>> changeP99Millis = new LinkedHashMap<>();
     final Map<String, Map<Integer, Connect>> connect = new LinkedHashMap<>();
+    final Map<Integer, UpdateVisible> updateVisible = new TreeMap<>();
     Double datapathEmpty;
     final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>();
     final List<JmhSuite.Score> jmh = new ArrayList<>();
@@ -52,6 +69,11 @@ final class Report
         connect.computeIfAbsent(system, k -> new TreeMap<>()).put(services, result);
     }
 
+    void updateVisible(final int services, final UpdateVisible result)
+    {
+        updateVisible.put(services, result);
+    }
+
     private static Double at(final Map<String, ? extends Map<Integer, Double>> bySystem, final String system,
         final int services)
     {
@@ -68,9 +90,13 @@ final class Report
         out.append("  \"machine\": ").append(str(machine)).append(",\n");
         out.append("  \"program_10k_s\": ").append(perSystem(programSeconds)).append(",\n");
         out.append("  \"one_change_10k_ms\": ").append(perSystem(changeMillis)).append(",\n");
-        out.append("  \"update_visible_10k_us\": {\"p50\": null, \"p99\": null, \"p999\": null, \"max\": null},\n");
-        out.append("  \"update_visible_note\": ").append(str("not measured: the agent's Aeron receive loop that " +
-            "writes maps is not on main yet (io.switchboard.control has the stream, no map writer)")).append(",\n");
+        out.append("  \"update_visible_10k_us\": ").append(updateVisibleJson(HEADLINE_SERVICES)).append(",\n");
+        out.append("  \"update_visible_1k_us\": ").append(updateVisibleJson(1000)).append(",\n");
+        out.append("  \"update_visible_note\": ").append(str(updateVisible.isEmpty() ? "not measured" :
+            "one-endpoint EndpointSlice changes offered at a fixed rate on the agent's Aeron IPC stream, each " +
+            "stamped with its intended send time (the publisher waits for it, so stalls count); latency = the " +
+            "agent's nanoTime after the duty cycle's flush wrote the BPF maps minus that time; the agent on its " +
+            "own thread; HdrHistogram, microseconds")).append(",\n");
         out.append("  \"datapath_ns\": {\"empty\": ").append(num(datapathEmpty));
         for (final String name : DatapathCost.CASES)
         {
@@ -117,6 +143,20 @@ final class Report
         }
         out.append("]\n}\n");
         return out.toString();
+    }
+
+    private String updateVisibleJson(final int services)
+    {
+        final UpdateVisible u = updateVisible.get(services);
+        if (u == null)
+        {
+            return "{\"p50\": null, \"p99\": null, \"p999\": null, \"max\": null}";
+        }
+        return "{\"p50\": " + num(u.p50Micros()) + ", \"p99\": " + num(u.p99Micros()) + ", \"p999\": " +
+            num(u.p999Micros()) + ", \"max\": " + num(u.maxMicros()) + ", \"updates\": " + u.updates() +
+            ", \"rate_per_s\": " + u.rate() + ", \"snapshot_s\": " + num(u.snapshotS()) + ", \"late_offers\": " +
+            u.lateOffers() + ", \"offer_p50\": " + num(u.offerP50Micros()) + ", \"offer_p99\": " +
+            num(u.offerP99Micros()) + ", \"idle\": " + str(u.idle()) + "}";
     }
 
     private static String perSystem(final Map<String, Map<Integer, Double>> bySystem)
@@ -204,9 +244,18 @@ final class Report
         final Double abiP99 = at(changeP99Millis, ABI, HEADLINE_SERVICES);
         final String abiDetail = abiP99 == null ? "" : String.format(Locale.ROOT, "; direct ABI writes p99 %.3f ms",
             abiP99);
-        targets.add(new Target("one change at 10k: p99 < 1 ms", p99 == null ? null : p99 < 1.0, (p99 == null
-            ? "programmer not measured" : String.format(Locale.ROOT, "programmer apply p99 %.3f ms", p99)) +
-            abiDetail + " (update-visible latency through the agent's stream not measured)"));
+        // the target: a one-endpoint change at 10,000 services visible in the datapath, p99 < 1 ms from
+        // the publisher's offer; judged on the update-visible latency through the agent, the rest is context
+        final UpdateVisible visible = updateVisible.get(HEADLINE_SERVICES);
+        final String applyDetail = (p99 == null ? "programmer apply not measured" :
+            String.format(Locale.ROOT, "programmer apply alone p99 %.3f ms", p99)) + abiDetail;
+        targets.add(visible == null
+            ? new Target("one change at 10k: p99 < 1 ms", null, "update-visible latency through the agent's " +
+            "stream not measured; " + applyDetail)
+            : new Target("one change at 10k: p99 < 1 ms", visible.p99Micros() < 1000.0, String.format(Locale.ROOT,
+            "offer to maps written through the agent: p99 %.3f ms (p50 %.3f, p99.9 %.3f, max %.3f, %d changes at " +
+            "%d/s); ", visible.p99Micros() / 1000, visible.p50Micros() / 1000, visible.p999Micros() / 1000,
+            visible.maxMicros() / 1000, visible.updates(), visible.rate()) + applyDetail));
         final Map<Integer, Double> newFlow = datapath.getOrDefault("new_flow", Map.of());
         if (datapathEmpty == null || newFlow.isEmpty())
         {
@@ -288,6 +337,18 @@ final class Report
                 out.append(' ').append(v == null ? "–" : String.format(Locale.ROOT, "%.0f", v)).append(" |");
             }
             out.append('\n');
+        }
+        if (!updateVisible.isEmpty())
+        {
+            out.append("\nUpdate visible: a one-endpoint EndpointSlice change from its intended send time (stamped " +
+                "by the publisher, which waits for it) to the agent's duty cycle having written the BPF maps, " +
+                "through the Aeron IPC stream (µs, HdrHistogram):\n\n| services × 10 endpoints | changes | rate | " +
+                "p50 | p99 | p99.9 | max | publisher's share p50/p99 | offered late | snapshot through the stream | " +
+                "agent idle |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+            updateVisible.forEach((n, u) -> out.append(String.format(Locale.ROOT,
+                "| %,d | %d | %d/s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f/%.0f µs | %d | %.3f s | %s |\n", n,
+                u.updates(), u.rate(), u.p50Micros(), u.p99Micros(), u.p999Micros(), u.maxMicros(), u.offerP50Micros(),
+                u.offerP99Micros(), u.lateOffers(), u.snapshotS(), u.idle())));
         }
         out.append("\nTargets:\n\n| target | result | detail |\n| --- | --- | --- |\n");
         for (final Target t : targets())

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.switchboard.control.ControlPlaneAdapter;
+import io.switchboard.control.ControlPlaneConfiguration;
 import io.switchboard.control.DesiredStateListener;
 import io.switchboard.control.ObjectKinds;
 import io.switchboard.control.RejectedUpdateException;
@@ -82,6 +83,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private long lastSyncDurationNs;
     private long lastUpdateLatencyNs;
     private Instant lastUpdated;
+    private UpdateLatencyRecorder latencyRecorder;
+    /** Intended send times of the updates applied in this cycle; one poll reads at most FRAGMENT_LIMIT. */
+    private final long[] cycleIntendedSendTimesNs = new long[ControlPlaneConfiguration.FRAGMENT_LIMIT];
+    private int cycleUpdates;
 
     /**
      * @param datapath           where pod-facing tc filters are attached; null in tests without one.
@@ -155,12 +160,25 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         publishStatus();
     }
 
+    /**
+     * Reports, after each duty cycle's flush, the latency of every update that cycle applied (null: none).
+     * Set before the agent starts.
+     */
+    public void latencyRecorder(final UpdateLatencyRecorder recorder)
+    {
+        this.latencyRecorder = recorder;
+    }
+
     @Override
     public int doWork()
     {
         int work = null == adapter ? 0 : adapter.poll();
         final int flushed = flush();
         work += flushed;
+        if (cycleUpdates > 0)
+        {
+            recordLatencies();
+        }
         if (programmer.hasRetiredBackends())
         {
             work += programmer.deleteRetiredBackends(System.nanoTime());
@@ -393,6 +411,33 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     public void onApplied(final long intendedSendTimeNs)
     {
         lastIntendedSendTimeNs = intendedSendTimeNs;
+        if (null != latencyRecorder)
+        {
+            if (cycleUpdates < cycleIntendedSendTimesNs.length)
+            {
+                cycleIntendedSendTimesNs[cycleUpdates++] = intendedSendTimeNs;
+            }
+            else
+            {
+                // more updates than one poll reads (not through doWork): keep the earliest in the last slot,
+                // so the latency is overstated rather than lost
+                final int last = cycleIntendedSendTimesNs.length - 1;
+                cycleIntendedSendTimesNs[last] = Math.min(cycleIntendedSendTimesNs[last], intendedSendTimeNs);
+            }
+        }
+    }
+
+    /** Hands the recorder one latency per update applied in this cycle, now that the maps are written. */
+    private void recordLatencies()
+    {
+        final long nowNs = System.nanoTime();
+        final UpdateLatencyRecorder recorder = latencyRecorder;
+        final int count = cycleUpdates;
+        cycleUpdates = 0;
+        for (int i = 0; i < count; i++)
+        {
+            recorder.record(nowNs - cycleIntendedSendTimesNs[i], cycleIntendedSendTimesNs[i]);
+        }
     }
 
     /** The intended send time of the last update applied (for update-latency measurements). */

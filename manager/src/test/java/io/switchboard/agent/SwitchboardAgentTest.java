@@ -91,6 +91,72 @@ class SwitchboardAgentTest
         }
     }
 
+    @Test
+    void theLatencyRecorderGetsOneValuePerAppliedUpdateAfterTheMapsAreWritten(final PinDirectory pins)
+        throws Exception
+    {
+        final KubernetesSerialization serialization = new KubernetesSerialization();
+        final List<String> log = new ArrayList<>();
+        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
+            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
+            Datapath datapath = Datapath.load(pins.path(), new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64));
+            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
+                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        {
+            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
+                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
+            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
+            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
+                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
+            // each value: the duty cycle it came in, latency, intended time, frontends programmed at that moment
+            final List<long[]> recorded = new ArrayList<>();
+            final long[] cycle = {0};
+            agent.latencyRecorder((latencyNs, intendedNs) ->
+                recorded.add(new long[] {cycle[0], latencyNs, intendedNs, programmer.frontends(WEB).size()}));
+            final DesiredStateProxy proxy = new DesiredStateProxy(aeron.addPublication(
+                ControlPlaneConfiguration.CHANNEL, ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+
+            // intended send times one, two and three seconds ago: each latency is at least that old
+            final long now = System.nanoTime();
+            final long[] intended = {now - 1_000_000_000L, now - 2_000_000_000L, now - 3_000_000_000L};
+            proxy.upsert(SourceKind.CLI, 0, Manifests.service("web", "10.96.0.10", 80, 30080), intended[0]);
+            proxy.upsert(SourceKind.CLI, 0, Manifests.slice("web", List.of("198.19.0.10")), intended[1]);
+            proxy.upsert(SourceKind.CLI, 0, Manifests.service("web", "10.96.0.10", 70000, 0), now); // rejected
+            proxy.upsert(SourceKind.CLI, 0, Manifests.slice("web", List.of("198.19.0.11")), intended[2]);
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (agent.adapter().applied() + agent.adapter().rejected() < 4)
+            {
+                cycle[0]++;
+                agent.doWork();
+                assertThat(System.nanoTime()).as("timed out").isLessThan(deadline);
+            }
+            for (int i = 0; i < 10; i++)
+            {
+                cycle[0]++;
+                agent.doWork();
+            }
+
+            assertThat(agent.adapter().rejected()).isEqualTo(1);
+            assertThat(recorded).as("one value per applied update, none for the rejected one").hasSize(3);
+            for (int i = 0; i < 3; i++)
+            {
+                final long[] value = recorded.get(i);
+                assertThat(value[2]).isEqualTo(intended[i]);
+                assertThat(value[1]).isGreaterThanOrEqualTo((i + 1) * 1_000_000_000L);
+                assertThat(value[3]).as("the service was programmed before its latency was recorded").isEqualTo(2);
+                for (final long[] other : recorded)
+                {
+                    if (other[0] == value[0])
+                    {
+                        // values of one cycle are measured against the same instant, after its flush
+                        assertThat(other[1] + other[2]).isEqualTo(value[1] + value[2]);
+                    }
+                }
+            }
+            assertThat(programmer.frontends(WEB).values()).allMatch(value -> value.backendCount() == 1);
+        }
+    }
+
     private static void runUntil(final SwitchboardAgent agent, final BooleanSupplier done)
     {
         final long deadline = System.nanoTime() + 10_000_000_000L;
