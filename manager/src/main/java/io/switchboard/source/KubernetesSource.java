@@ -23,12 +23,16 @@ import java.util.function.Consumer;
  * agent thread running this source publishes them, so one {@link DesiredStateProxy} is used from one
  * thread.
  *
- * <p>A full snapshot of the informer caches is published once every informer has listed, again whenever
- * the watches come back after a disconnect (a relist replaces the caches), when the queue overflowed,
- * and periodically: whatever was deleted while nobody was watching is absent from it, so the agent
- * removes it. After the first snapshot, adds and updates are upserts and deletions are deletes. An upsert
- * queued before a snapshot may be published after it with an older version of the object; the newer
- * version's own event follows it, so the agent ends on the cached state.
+ * <p>A full snapshot of the informer caches is published once every informer has listed, when the queue
+ * overflowed, and periodically. When a watch was seen down, the informers are replaced by new ones once
+ * the server answers again: they list afresh, and the snapshot of their caches lacks whatever was deleted
+ * while nobody was watching, so the agent removes it. (fabric8 resumes a dropped watch from its last
+ * resourceVersion; an API server replays what happened since or answers 410 Gone, which makes the
+ * informer relist, but a fresh list does not depend on either.) Changes are published as upserts and
+ * deletes only after the first snapshot of the current informers, and only those informers' changes: the
+ * caches a snapshot is read from already hold what came before it. An upsert queued before a snapshot may
+ * be published after it with an older version of the object; the newer version's own event follows it,
+ * so the agent ends on the cached state.
  */
 public final class KubernetesSource implements Agent
 {
@@ -38,8 +42,11 @@ public final class KubernetesSource implements Agent
     private static final int QUEUE_CAPACITY = 64 * 1024;
     private static final int DRAIN_LIMIT = 1024;
 
-    /** One informer callback: the object as it now is, or as it was last seen before it was deleted. */
-    private record Change(HasMetadata object, boolean deleted)
+    /**
+     * One informer callback: the object as it now is, or as it was last seen before it was deleted, from
+     * the informers of {@code generation}.
+     */
+    private record Change(int generation, HasMetadata object, boolean deleted)
     {
     }
 
@@ -50,7 +57,11 @@ public final class KubernetesSource implements Agent
     private final ManyToOneConcurrentArrayQueue<Change> changes = new ManyToOneConcurrentArrayQueue<>(QUEUE_CAPACITY);
     private final List<SharedIndexInformer<? extends HasMetadata>> informers = new ArrayList<>();
     private volatile boolean overflowed;
+    /** Counts informer sets: changes from replaced informers are dropped. */
+    private volatile int generation;
     private boolean watching;
+    private boolean watchWasDown;
+    private boolean snapshotOfCurrentInformers;
     private long nextResyncNs;
     private long snapshotId = System.currentTimeMillis();
     private long snapshots;
@@ -74,36 +85,47 @@ public final class KubernetesSource implements Agent
     @Override
     public void onStart()
     {
-        start("services", client.services().inAnyNamespace().runnableInformer(0));
-        start("endpointslices", client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
-        start("nodes", client.nodes().runnableInformer(0));
+        startInformers();
     }
 
-    private <T extends HasMetadata> void start(final String resource, final SharedIndexInformer<T> informer)
+    private void startInformers()
+    {
+        final int current = ++generation;
+        watching = false;
+        watchWasDown = false;
+        snapshotOfCurrentInformers = false;
+        start(current, "services", client.services().inAnyNamespace().runnableInformer(0));
+        start(current, "endpointslices",
+            client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
+        start(current, "nodes", client.nodes().runnableInformer(0));
+    }
+
+    private <T extends HasMetadata> void start(
+        final int informerGeneration, final String resource, final SharedIndexInformer<T> informer)
     {
         informer.addEventHandler(new ResourceEventHandler<T>()
         {
             @Override
             public void onAdd(final T object)
             {
-                enqueue(object, false);
+                enqueue(new Change(informerGeneration, object, false));
             }
 
             @Override
             public void onUpdate(final T previous, final T object)
             {
-                enqueue(object, false);
+                enqueue(new Change(informerGeneration, object, false));
             }
 
             @Override
             public void onDelete(final T object, final boolean finalStateUnknown)
             {
-                enqueue(object, true);
+                enqueue(new Change(informerGeneration, object, true));
             }
         });
         informer.stopped().whenComplete((ignored, error) ->
         {
-            if (null != error)
+            if (null != error && informerGeneration == generation)
             {
                 log.accept("kubernetes: the " + resource + " informer stopped: " + error.getMessage());
             }
@@ -112,9 +134,9 @@ public final class KubernetesSource implements Agent
         informer.start();
     }
 
-    private void enqueue(final HasMetadata object, final boolean deleted)
+    private void enqueue(final Change change)
     {
-        if (!changes.offer(new Change(object, deleted)))
+        if (change.generation() == generation && !changes.offer(change))
         {
             // the next snapshot of the caches carries what was dropped
             overflowed = true;
@@ -124,22 +146,30 @@ public final class KubernetesSource implements Agent
     @Override
     public int doWork()
     {
-        // until the first snapshot, the caches it is read from already hold every queued change
-        int work = changes.drain(0 == snapshots ? this::discard : this::publish, DRAIN_LIMIT);
+        int work = changes.drain(this::publish, DRAIN_LIMIT);
         if (!allWatching() || !allSynced())
         {
-            // a cache is stale or being relisted: the snapshot waits until every watch is back
+            // a cache is stale or being listed: the snapshot waits until every watch is back
+            watchWasDown |= watching;
             watching = false;
             return work;
         }
+        if (watchWasDown)
+        {
+            log.accept("kubernetes: the watches are back; listing everything afresh");
+            stopInformers();
+            startInformers();
+            return work + 1;
+        }
         final long now = System.nanoTime();
-        final boolean reconnected = !watching;
+        final boolean firstSnapshot = !snapshotOfCurrentInformers;
         watching = true;
-        if (reconnected || overflowed || now - nextResyncNs >= 0)
+        if (firstSnapshot || overflowed || now - nextResyncNs >= 0)
         {
             overflowed = false;
             nextResyncNs = now + resyncIntervalNs;
             publishSnapshot();
+            snapshotOfCurrentInformers = true;
             work++;
         }
         return work;
@@ -169,12 +199,13 @@ public final class KubernetesSource implements Agent
         return !informers.isEmpty();
     }
 
-    private void discard(final Change change)
-    {
-    }
-
     private void publish(final Change change)
     {
+        if (change.generation() != generation || !snapshotOfCurrentInformers)
+        {
+            // from replaced informers, or already in the caches the coming snapshot is read from
+            return;
+        }
         final HasMetadata object = change.object();
         final ObjectKind kind = ObjectKinds.of(object);
         if (null == kind)
@@ -219,7 +250,13 @@ public final class KubernetesSource implements Agent
     @Override
     public void onClose()
     {
+        stopInformers();
+    }
+
+    private void stopInformers()
+    {
         informers.forEach(SharedIndexInformer::stop);
+        informers.clear();
     }
 
     @Override

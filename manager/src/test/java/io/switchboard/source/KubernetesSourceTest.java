@@ -52,6 +52,7 @@ class KubernetesSourceTest
 
     private final KubernetesSerialization serialization = new KubernetesSerialization();
     private final List<String> log = new ArrayList<>();
+    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
     private KubernetesMockServer server;
     private KubernetesClient admin;
     private EmbeddedMediaDriver driver;
@@ -63,7 +64,7 @@ class KubernetesSourceTest
     {
         // CRUD mode: objects are stored, listed and watched as an apiserver would
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-            new KubernetesCrudDispatcher(), false);
+            dispatcher, false);
         server.init();
         admin = server.createClient();
         driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
@@ -127,6 +128,38 @@ class KubernetesSourceTest
     }
 
     @Test
+    void afterTheApiServerRestartsTheSnapshotLacksWhatWasDeletedMeanwhile() throws Exception
+    {
+        final RecordingListener listener = new RecordingListener();
+        final ControlPlaneAdapter adapter = adapter(listener);
+        admin.services().resource(Manifests.service("web", "10.96.0.10", 80, 0)).create();
+        try (KubernetesClient client = server.createClient())
+        {
+            final KubernetesSource source = new KubernetesSource(client, proxy, log::add);
+            source.onStart();
+            try
+            {
+                pumpUntil(source, adapter::poll, () -> source.snapshots() == 1);
+                assertThat(listener.events).anyMatch(e -> e.endsWith(" SERVICE default/web"));
+                listener.events.clear();
+
+                restartServerDeletingWeb();
+
+                // fabric8 resumes the watch from its resourceVersion and this server replays nothing: only a
+                // fresh list sees the deletion
+                pumpUntil(source, adapter::poll, () -> source.snapshots() == 2);
+                assertThat(log).contains("kubernetes: the watches are back; listing everything afresh");
+                assertThat(listener.events).noneMatch(e -> e.startsWith("upsert "));
+                assertThat(listener.events.getLast()).startsWith("end KUBERNETES ").endsWith(" 0");
+            }
+            finally
+            {
+                source.onClose();
+            }
+        }
+    }
+
+    @Test
     @KernelTest
     void aServiceDeletedWhileDisconnectedIsRemovedByTheSnapshotAfterReconnecting(final PinDirectory pins)
         throws Exception
@@ -147,23 +180,35 @@ class KubernetesSourceTest
             {
                 final KubernetesSource source = new KubernetesSource(client, proxy, log::add);
                 source.onStart();
-                pumpUntil(source, agent::doWork, () -> null != model.service(WEB) && source.snapshots() == 1);
-                source.onClose();
+                try
+                {
+                    pumpUntil(source, agent::doWork, () -> null != model.service(WEB) && source.snapshots() == 1);
+                    restartServerDeletingWeb();
+                    pumpUntil(source, agent::doWork, () -> source.snapshots() == 2);
+                }
+                finally
+                {
+                    source.onClose();
+                }
             }
-
-            // while nobody watches, the Service goes; its slice stays
-            admin.services().inNamespace("default").withName("web").delete();
-
-            try (KubernetesClient client = server.createClient())
-            {
-                final KubernetesSource source = new KubernetesSource(client, proxy, log::add);
-                source.onStart();
-                pumpUntil(source, agent::doWork, () -> source.snapshots() >= 1 && null == model.service(WEB));
-                source.onClose();
-            }
-            assertThat(model.service(WEB)).isNull();
+            assertThat(model.service(WEB)).as("removed by the snapshot after reconnecting").isNull();
             assertThat(agent.adapter().rejected()).as(String.join("\n", log)).isZero();
         }
+    }
+
+    /**
+     * The API server goes away and comes back on the same address with the same objects; the Service
+     * "web" is deleted before the informers reconnect.
+     */
+    private void restartServerDeletingWeb()
+    {
+        final int port = server.getPort();
+        admin.close();
+        server.destroy();
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        server.init(InetAddress.getLoopbackAddress(), port);
+        admin = server.createClient();
+        admin.services().inNamespace("default").withName("web").delete();
     }
 
     private ControlPlaneAdapter adapter(final DesiredStateListener listener)
