@@ -160,6 +160,41 @@ class KubernetesSourceTest
     }
 
     @Test
+    void anApiServerThatIsDownAtStartIsFollowedOnceItAnswers() throws Exception
+    {
+        final RecordingListener listener = new RecordingListener();
+        final ControlPlaneAdapter adapter = adapter(listener);
+        admin.services().resource(Manifests.service("web", "10.96.0.10", 80, 0)).create();
+        final int port = server.getPort();
+        try (KubernetesClient client = server.createClient())
+        {
+            admin.close();
+            server.destroy();
+            final KubernetesSource source = new KubernetesSource(client, proxy, log::add);
+            source.onStart();
+            try
+            {
+                for (int i = 0; i < 200; i++)
+                {
+                    source.doWork();
+                    Thread.sleep(5);
+                }
+                assertThat(source.snapshots()).isZero();
+                server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher,
+                    false);
+                server.init(InetAddress.getLoopbackAddress(), port);
+                admin = server.createClient();
+                pumpUntil(source, adapter::poll, () -> source.snapshots() == 1);
+                assertThat(listener.events).anyMatch(e -> e.endsWith(" SERVICE default/web"));
+            }
+            finally
+            {
+                source.onClose();
+            }
+        }
+    }
+
+    @Test
     @KernelTest
     void aServiceDeletedWhileDisconnectedIsRemovedByTheSnapshotAfterReconnecting(final PinDirectory pins)
         throws Exception
