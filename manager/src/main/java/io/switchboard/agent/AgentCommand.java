@@ -4,6 +4,9 @@ import io.aeron.Aeron;
 import io.aeron.CommonContext;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.bpf.Bpf;
 import io.switchboard.bpf.XdpMode;
@@ -11,6 +14,7 @@ import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
 import io.switchboard.control.DesiredStateProxy;
 import io.switchboard.control.EmbeddedMediaDriver;
+import io.switchboard.control.codecs.SourceKind;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
 import io.switchboard.datapath.DatapathReader;
@@ -22,8 +26,10 @@ import io.switchboard.model.ClusterModel;
 import io.switchboard.model.ModelConfig;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
+import io.switchboard.source.KubernetesSource;
 import io.switchboard.source.ManifestSource;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.ShutdownSignalBarrier;
@@ -31,7 +37,6 @@ import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.File;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -80,8 +85,10 @@ public final class AgentCommand implements Callable<Integer>
     @Option(names = "--manifests", description = "A directory of Kubernetes manifests to follow.")
     private Path manifests;
 
-    @Option(names = "--kubeconfig", description = "Follow a Kubernetes API server (kubeconfig file).")
-    private File kubeconfig;
+    @Option(names = "--kubeconfig", paramLabel = "FILE|in-cluster", description = "Follow a Kubernetes API "
+        + "server: Services, EndpointSlices and Nodes, through the kubeconfig FILE, or 'in-cluster' for the pod's "
+        + "service account.")
+    private String kubeconfig;
 
     @Option(names = "--service-cidr", defaultValue = "10.96.0.0/12",
         description = "Where ClusterIPs are allocated for Services that arrive without one (default ${DEFAULT-VALUE}).")
@@ -109,11 +116,6 @@ public final class AgentCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         final Consumer<String> log = AgentCommand::log;
-        if (null != kubeconfig)
-        {
-            log.accept("--kubeconfig is not supported yet; use --manifests or switchboard apply");
-            return 2;
-        }
         Bpf.require();
         final KubernetesSerialization serialization = new KubernetesSerialization();
         final Path aeronDir = null == aeronDirectory ? ControlPlaneConfiguration.aeronDirectory() : aeronDirectory;
@@ -161,7 +163,9 @@ public final class AgentCommand implements Callable<Integer>
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
             agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
                 loadBalancerPools.stream().map(Cidr::parse).toList()));
-            agent.restore(null);
+            // with an API server, adoption ends with its first complete snapshot: only then is it known
+            // which pinned services no longer exist
+            agent.restore(null == kubeconfig ? null : SourceKind.KUBERNETES);
             if (!"off".equals(metricsAddress))
             {
                 final AgentHttpServer http = AgentHttpServer.start(agent::status,
@@ -177,14 +181,15 @@ public final class AgentCommand implements Callable<Integer>
 
             if (null != manifests)
             {
-                final Publication publication = aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
-                    ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
-                final ManifestSource source = new ManifestSource(manifests,
-                    new DesiredStateProxy(publication, serialization), serialization, log);
-                final AgentRunner sourceRunner = new AgentRunner(new SleepingMillisIdleStrategy(50),
-                    error -> log.accept("manifest source error: " + error), null, source);
-                resources.add(sourceRunner);
-                AgentRunner.startOnThread(sourceRunner);
+                startSource(new ManifestSource(manifests, proxy(aeron, serialization), serialization, log), 50,
+                    resources);
+            }
+            if (null != kubeconfig)
+            {
+                final KubernetesClient client = kubernetesClient(kubeconfig);
+                resources.add(client);
+                startSource(new KubernetesSource(client, proxy(aeron, serialization), log), 1, resources);
+                log.accept("following the API server at " + client.getMasterUrl());
             }
             log.accept("agent ready: node " + nodeName() + ", aeron " + aeronDir + ", pins " + bpffsDirectory);
             new ShutdownSignalBarrier().await();
@@ -196,6 +201,35 @@ public final class AgentCommand implements Callable<Integer>
             Collections.reverse(resources);
             CloseHelper.quietCloseAll(resources);
         }
+    }
+
+    /** A proxy on a publication of its own: each source publishes from its own thread. */
+    private static DesiredStateProxy proxy(final Aeron aeron, final KubernetesSerialization serialization)
+    {
+        final Publication publication = aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
+            ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
+        return new DesiredStateProxy(publication, serialization);
+    }
+
+    /** Runs a source on its own thread, idling {@code idleMs} between empty duty cycles; stopped with resources. */
+    private static void startSource(final Agent source, final long idleMs, final List<AutoCloseable> resources)
+    {
+        final AgentRunner runner = new AgentRunner(new SleepingMillisIdleStrategy(idleMs),
+            error -> log(source.roleName() + " error: " + error), null, source);
+        resources.add(runner);
+        AgentRunner.startOnThread(runner);
+    }
+
+    /** A client from a kubeconfig file, or from the pod's service account for "in-cluster". */
+    static KubernetesClient kubernetesClient(final String kubeconfig) throws java.io.IOException
+    {
+        if ("in-cluster".equals(kubeconfig))
+        {
+            return new KubernetesClientBuilder().build();
+        }
+        // from the file, so certificate and key paths in it are taken relative to it
+        final Config config = Config.fromKubeconfig(Path.of(kubeconfig).toFile());
+        return new KubernetesClientBuilder().withConfig(config).build();
     }
 
     private TableSizes tableSizes()

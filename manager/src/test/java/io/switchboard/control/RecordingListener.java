@@ -8,10 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Records what the adapter delivered, in order, as readable lines. */
-final class RecordingListener implements DesiredStateListener
+public final class RecordingListener implements DesiredStateListener
 {
-    final List<String> events = new ArrayList<>();
-    final List<HasMetadata> objects = new ArrayList<>();
+    public final List<String> events = new ArrayList<>();
+    public final List<HasMetadata> objects = new ArrayList<>();
 
     @Override
     public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
