@@ -53,6 +53,10 @@ import java.util.stream.Collectors;
     description = "Explain why a service does or does not answer, and where a client's flow goes.")
 public final class ExplainCommand implements Callable<Integer>
 {
+    /** Endpoints probed for a listener, at most; a service of hundreds of pods is sampled. */
+    private static final int LISTEN_CHECKS = 10;
+    private static final int LISTEN_TIMEOUT_MS = 500;
+
     private static final int DEFAULT_CLIENT_PORT = 40000;
 
     @Parameters(index = "0", paramLabel = "svc", description = "svc (or service)")
@@ -60,6 +64,10 @@ public final class ExplainCommand implements Callable<Integer>
 
     @Parameters(index = "1", paramLabel = "NAME", description = "The Service's name.")
     private String name;
+
+    @Option(names = "--probe-endpoints", description = "Also connect to each ready endpoint (TCP, at most 10) to "
+        + "see whether anything listens there; run on the node, where the pod network is reachable.")
+    private boolean probeEndpoints;
 
     @Option(names = {"-n", "--namespace"}, defaultValue = "default", description = "Namespace (default ${DEFAULT-VALUE}).")
     private String namespace;
@@ -129,6 +137,7 @@ public final class ExplainCommand implements Callable<Integer>
         final List<Pod> selected = checkSelector(service, pods);
         checkEndpoints(objects, serviceName, definition, model);
         checkTargetPorts(service, objects, serviceName, selected);
+        checkListening(definition, model);
         checkDatapath(definition, model);
         return finish();
     }
@@ -312,6 +321,55 @@ public final class ExplainCommand implements Callable<Integer>
         return null != pod.getSpec() && pod.getSpec().getContainers().stream()
             .flatMap(c -> Objects.requireNonNullElse(c.getPorts(), List.<ContainerPort>of()).stream())
             .anyMatch(p -> portName.equals(p.getName()));
+    }
+
+    /**
+     * With {@code --probe-endpoints}: is anything listening on the endpoints? A TCP connect from this node
+     * (run explain where the node's pod network is reachable) to each ready endpoint of
+     * each TCP port (at most {@value #LISTEN_CHECKS}): refused means the app does not listen on the
+     * targetPort, no answer means something drops the traffic on the way. UDP has no handshake to ask.
+     */
+    private void checkListening(final ServiceDefinition definition, final ClusterModel model)
+    {
+        if (!probeEndpoints)
+        {
+            return;
+        }
+        final java.util.Set<java.net.InetSocketAddress> checked = new java.util.LinkedHashSet<>();
+        for (final ServicePortDefinition port : definition.ports())
+        {
+            final ServicePortState state = model.state(definition.keyOf(port));
+            if (null == state || state.key().protocol() != io.switchboard.model.Protocol.TCP)
+            {
+                continue;
+            }
+            for (final io.switchboard.model.ServiceEndpoint endpoint : state.clusterWide().endpoints())
+            {
+                if (endpoint.ready() && checked.size() < LISTEN_CHECKS)
+                {
+                    checked.add(new java.net.InetSocketAddress(endpoint.address(), endpoint.port()));
+                }
+            }
+        }
+        for (final java.net.InetSocketAddress endpoint : checked)
+        {
+            final String label = "endpoint " + GetCommand.endpoint(endpoint.getAddress(), endpoint.getPort()) + ": ";
+            try (java.net.Socket socket = new java.net.Socket())
+            {
+                socket.connect(endpoint, LISTEN_TIMEOUT_MS);
+                ok(label + "something listens there", null);
+            }
+            catch (final java.net.ConnectException ex)
+            {
+                fail(label + "nothing listens there (connection refused)",
+                    "is the app listening on that port inside the Pod? (kubectl exec POD -- ss -ltn)");
+            }
+            catch (final java.io.IOException ex)
+            {
+                warn(label + "no answer in " + LISTEN_TIMEOUT_MS + " ms",
+                    "a NetworkPolicy or firewall may drop traffic to the Pod, or it is on an unreachable node");
+            }
+        }
     }
 
     private void checkDatapath(final ServiceDefinition definition, final ClusterModel model)

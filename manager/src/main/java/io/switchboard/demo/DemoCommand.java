@@ -49,8 +49,10 @@ import java.util.stream.Stream;
 public final class DemoCommand implements Callable<Integer>
 {
     static final String[] SEED_MANIFESTS = {"clusterip-svc.yaml", "nodeport-svc.yaml", "lb-svc.yaml"};
-    private static final String NODE = "demo-node";
-    private static final String LB_POOL = "203.0.113.0/28";
+    /** The node name the demo's agent and Pods use. */
+    public static final String NODE = "demo-node";
+    /** The LoadBalancer address pool of the demo (inside its namespaces only). */
+    public static final String LB_POOL = "203.0.113.0/28";
     private static final int POD_PORT = 8080;
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
@@ -138,8 +140,8 @@ public final class DemoCommand implements Callable<Integer>
         }
     }
 
-    /** Copies the seed manifests as they are and writes the Pods the Services select. */
-    private List<Service> writeManifests(final LabNetwork lab, final Path directory) throws IOException
+    /** Copies the seed manifests as they are and writes Pods on {@link #NODE} that the Services select. */
+    public static List<Service> writeManifests(final LabNetwork lab, final Path directory) throws IOException
     {
         final KubernetesSerialization serialization = new KubernetesSerialization();
         final List<Service> services = new ArrayList<>();
@@ -175,7 +177,7 @@ public final class DemoCommand implements Callable<Integer>
     }
 
     /** Where each Service answers: the same allocation the agent makes (it is deterministic). */
-    private static Map<String, InetSocketAddress> targets(final List<Service> services, final LabNetwork lab)
+    public static Map<String, InetSocketAddress> targets(final List<Service> services, final LabNetwork lab)
     {
         final ServiceAllocator allocator = new ServiceAllocator(Cidr.parse("10.96.0.0/12"), NodePortRange.DEFAULT,
             List.of(Cidr.parse(LB_POOL)));

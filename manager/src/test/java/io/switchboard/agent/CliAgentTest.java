@@ -2,6 +2,7 @@ package io.switchboard.agent;
 
 import io.switchboard.cli.SwitchboardCommand;
 import io.switchboard.netns.Host;
+import io.switchboard.demo.DemoCommand;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
@@ -29,6 +30,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.Map;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -116,9 +120,12 @@ class CliAgentTest
 
             // where explain says a client's flow goes is where it goes
             final Run explain = cli(node, "explain", "svc", "web", "--client", "198.18.0.2:40123",
-                "--node-name", "node-a", "--node-ip", "198.18.0.1", "--bpffs-dir", bpffs, "--state-dir", state);
+                "--node-name", "node-a", "--node-ip", "198.18.0.1", "--bpffs-dir", bpffs, "--state-dir", state,
+                "--probe-endpoints");
             assertThat(explain.code()).as(explain.out()).isZero();
-            assertThat(explain.out()).doesNotContain("FAIL").contains("OK    selector app=web matches 2 of 2 Pods");
+            assertThat(explain.out()).doesNotContain("FAIL").contains("OK    selector app=web matches 2 of 2 Pods")
+                .contains("endpoint 198.19.0.10:8080: something listens there")
+                .contains("endpoint 198.19.0.11:8080: something listens there");
             final List<String> lines = explain.out().lines().toList();
             final int nodePortLine = lines.indexOf(lines.stream()
                 .filter(line -> line.contains("NODE_PORT 198.18.0.1:30080/TCP")).findFirst().orElseThrow());
@@ -155,6 +162,53 @@ class CliAgentTest
             assertThat(gone.code()).isEqualTo(1);
             assertThat(gone.out()).contains("FAIL  the Service does not exist");
             assertThat(agent.output()).noneMatch(line -> line.contains("rejected") || line.contains("error"));
+        }
+    }
+
+    @Test
+    void theLessonsServicesAppliedWithTheCliAnswerOnEveryAddressAndStopWhenDeleted(@Pods(3) final LabNetwork network,
+        final PinDirectory pins) throws Exception
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            network.startServer(i, 8080);
+        }
+        final Path manifests = Files.createDirectories(work.resolve("seed"));
+        final List<io.fabric8.kubernetes.api.model.Service> services = DemoCommand.writeManifests(network, manifests);
+        final Host node = network.node();
+        network.client().exec("ip", "route", "add", "10.96.0.0/12", "via", node.address4().getHostAddress());
+        network.client().exec("ip", "route", "add", DemoCommand.LB_POOL, "via", node.address4().getHostAddress());
+        try (AgentProcess agent = AgentProcess.start(node, List.of("--node-name", DemoCommand.NODE,
+            "--node-ip", "198.18.0.1", "--xdp-iface", "ext0", "--bpffs-dir", pins.resolve("agent").toString(),
+            "--aeron-dir", aeronDirectory.toString(), "--state-dir", work.resolve("state").toString(),
+            "--lb-ip-pool", DemoCommand.LB_POOL, "--metrics-address", "off")))
+        {
+            final Run apply = cli(node, "apply", "-f", manifests.toString(), "--aeron-dir", aeronDirectory.toString());
+            assertThat(apply.code()).as(apply.err()).isZero();
+            assertThat(apply.out()).contains("service/web-service configured", "service/web-nodeport configured",
+                "service/web-lb configured", "pod/web-app-0 configured");
+
+            // ClusterIP, NodePort and LoadBalancer addresses, each answered by every pod
+            final Map<String, InetSocketAddress> targets = DemoCommand.targets(services, network);
+            assertThat(targets.keySet()).anyMatch(name -> name.contains(" ClusterIP "))
+                .anyMatch(name -> name.contains(" NodePort ")).anyMatch(name -> name.contains(" LoadBalancer "));
+            for (final Map.Entry<String, InetSocketAddress> target : targets.entrySet())
+            {
+                await(() -> tryTcp(network.client(), target.getValue()), answer -> null != answer);
+                final Set<String> pods = new HashSet<>();
+                for (int i = 0; i < 30; i++)
+                {
+                    pods.add(Requests.tcp(network.client(), target.getValue(), Duration.ofSeconds(2)).pod());
+                }
+                assertThat(pods).as(target.getKey()).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
+            }
+
+            final Run deleted = cli(node, "delete", "-f", manifests.toString(), "--aeron-dir", aeronDirectory.toString());
+            assertThat(deleted.code()).as(deleted.err()).isZero();
+            for (final Map.Entry<String, InetSocketAddress> target : targets.entrySet())
+            {
+                await(() -> tryTcp(network.client(), target.getValue()), answer -> null == answer);
+            }
         }
     }
 
