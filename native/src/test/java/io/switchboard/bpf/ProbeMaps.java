@@ -47,6 +47,22 @@ final class ProbeMaps
         }
     }
 
+    /**
+     * Packets counted in {@code slot} once at least {@code expected} arrived, or after 2 s: XDP on a veth
+     * runs in the receiver's NAPI poll, which may finish after the sender returns.
+     */
+    static long awaitPackets(final BpfMap counters, final int slot, final long expected)
+    {
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        long seen = packets(counters, slot);
+        while (seen < expected && System.nanoTime() < deadline)
+        {
+            Thread.onSpinWait();
+            seen = packets(counters, slot);
+        }
+        return seen;
+    }
+
     static void dropUdpPort(final BpfMap dropPorts, final int port)
     {
         try (Arena arena = Arena.ofConfined())

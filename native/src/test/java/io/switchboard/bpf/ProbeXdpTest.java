@@ -47,7 +47,8 @@ class ProbeXdpTest
 
                 sendUdp(network.client(), new InetSocketAddress(node.address4(), COUNTED_PORT), DATAGRAMS);
 
-                assertThat(ProbeMaps.packets(counters, SLOT_UDP) - before).isGreaterThanOrEqualTo(DATAGRAMS);
+                assertThat(ProbeMaps.awaitPackets(counters, SLOT_UDP, before + DATAGRAMS) - before)
+                    .isGreaterThanOrEqualTo(DATAGRAMS);
             }
         }
     }
