@@ -12,6 +12,7 @@ import io.switchboard.model.Cidr;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
 import io.switchboard.netns.Host;
+import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
@@ -30,13 +31,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /**
  * {@code switchboard demo}: a node with three pods in throw-away network namespaces, a real agent in
@@ -258,26 +257,15 @@ public final class DemoCommand implements Callable<Integer>
         lab.close();
         for (final Path path : List.of(pins, aeron, work))
         {
-            deleteTree(path);
+            try
+            {
+                LabFiles.deleteTree(path);
+            }
+            catch (final UncheckedIOException ex)
+            {
+                System.err.println("demo: " + ex.getMessage());
+            }
         }
     }
 
-    private static void deleteTree(final Path path)
-    {
-        if (!Files.exists(path))
-        {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path))
-        {
-            for (final Path entry : walk.sorted(Comparator.reverseOrder()).toList())
-            {
-                Files.deleteIfExists(entry);
-            }
-        }
-        catch (final IOException ex)
-        {
-            // reported by the caller's checks; nothing more to do here
-        }
-    }
 }

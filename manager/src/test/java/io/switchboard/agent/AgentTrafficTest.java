@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
@@ -12,15 +13,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +26,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -52,8 +49,8 @@ class AgentTrafficTest
     @AfterEach
     void removeDirectories()
     {
-        delete(work);
-        delete(aeronDirectory);
+        LabFiles.deleteTree(work);
+        LabFiles.deleteTree(aeronDirectory);
     }
 
     @Test
@@ -309,29 +306,5 @@ class AgentTrafficTest
         Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
         Files.move(temporary, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
             java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static void delete(final Path path)
-    {
-        if (null == path || !Files.exists(path))
-        {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path))
-        {
-            for (final Path entry : walk.sorted(Comparator.reverseOrder()).toList())
-            {
-                Files.deleteIfExists(entry);
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
-    static InetAddress address(final String literal) throws IOException
-    {
-        return InetAddress.getByName(literal);
     }
 }

@@ -3,6 +3,7 @@ package io.switchboard.agent;
 import io.switchboard.cli.SwitchboardCommand;
 import io.switchboard.netns.Host;
 import io.switchboard.demo.DemoCommand;
+import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
@@ -28,13 +29,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -70,8 +69,8 @@ class CliAgentTest
     @AfterEach
     void removeDirectories()
     {
-        delete(work);
-        delete(aeronDirectory);
+        LabFiles.deleteTree(work);
+        LabFiles.deleteTree(aeronDirectory);
     }
 
     @Test
@@ -384,25 +383,6 @@ class CliAgentTest
             endpoints:
             - {addresses: ["198.19.0.10"], nodeName: node-a, conditions: %5$s}
             """.formatted(name, address, nodePort, healthCheckNodePort, conditions);
-    }
-
-    private static void delete(final Path path)
-    {
-        if (null == path || !Files.exists(path))
-        {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path))
-        {
-            for (final Path entry : walk.sorted(Comparator.reverseOrder()).toList())
-            {
-                Files.deleteIfExists(entry);
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
     }
 
     static InetAddress address(final String literal) throws IOException

@@ -1,13 +1,12 @@
 package io.switchboard.testing;
 
+import io.switchboard.netns.LabFiles;
+
 import io.switchboard.netns.Names;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.List;
-import java.util.stream.Stream;
 
 /** A directory on bpffs for one test's pins; removed with everything in it when the test ends. */
 public final class PinDirectory implements AutoCloseable
@@ -47,21 +46,6 @@ public final class PinDirectory implements AutoCloseable
     @Override
     public void close()
     {
-        if (!Files.exists(path))
-        {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path))
-        {
-            final List<Path> entries = walk.sorted(Comparator.reverseOrder()).toList();
-            for (final Path entry : entries)
-            {
-                Files.deleteIfExists(entry);
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("removing " + path, ex);
-        }
+        LabFiles.deleteTree(path);
     }
 }
