@@ -178,8 +178,7 @@ static __always_inline int sb_xdp_refuse(struct xdp_md *ctx, const struct sb_pkt
  * egress MTU (the stack fragments or sends "fragmentation needed"), a TTL of 1 (the stack sends "time
  * exceeded"), BPF_PROG_TEST_RUN. Redirected frames bypass netfilter's PREROUTING and FORWARD chains.
  */
-static __noinline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pkt, const union sb_addr *src,
-					  const union sb_addr *backend, int same_interface_only)
+static __noinline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pkt, const union sb_addr *backend)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -202,7 +201,7 @@ static __noinline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pk
 		fib.family = SB_AF_INET;
 		fib.tos = ip->tos;
 		fib.tot_len = bpf_ntohs(ip->tot_len);
-		fib.ipv4_src = src->w[3];
+		fib.ipv4_src = ip->saddr;
 		fib.ipv4_dst = backend->w[3];
 	} else {
 		struct ipv6hdr *ip6 = data + SB_L3_OFF;
@@ -214,13 +213,11 @@ static __noinline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pk
 		fib.family = SB_AF_INET6;
 		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff); /* traffic class and flow label */
 		fib.tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-		sb_addr_copy((union sb_addr *)fib.ipv6_src, src->w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_src, pkt->src.w);
 		sb_addr_copy((union sb_addr *)fib.ipv6_dst, backend->w);
 	}
 	ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (ret != BPF_FIB_LKUP_RET_SUCCESS)
-		return XDP_PASS;
-	if (same_interface_only && fib.ifindex != ctx->ingress_ifindex)
 		return XDP_PASS;
 
 	/* the lookup may not move the frame, but the verifier wants the bounds again */
@@ -248,8 +245,6 @@ static __noinline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pk
 		return XDP_PASS;
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	if (fib.ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
 	return bpf_redirect(fib.ifindex, 0);
 }
 
@@ -284,9 +279,8 @@ int sb_xdp(struct xdp_md *ctx)
 		cfg = sb_config_get();
 		if (sel.snat_port) {
 			/*
-			 * Source now a node address: the stack would drop the frame as a martian. Sent back out
-			 * here when the backend's node is reached through the same interface and its neighbour
-			 * is known, else passed on to sb_tc_from_ext, which routes it.
+			 * Source now a node address: the stack's input route would drop the frame as a martian,
+			 * so sb_tc_from_ext, next on this interface, routes it (bpf/README.md, Source translation).
 			 */
 			snat_node = sb_snat_node(cfg, pkt.family);
 			if (!snat_node || sb_nat_xdp(data, data_end, &pkt, SB_NAT_SRC, snat_node, sel.snat_port)) {
@@ -294,10 +288,10 @@ int sb_xdp(struct xdp_md *ctx)
 				SB_COUNT(counters, dropped_other);
 				return XDP_DROP;
 			}
-			return sb_xdp_forward(ctx, &pkt, snat_node, &sel.backend.addr, 1);
+			return XDP_PASS;
 		}
 		if (cfg && (cfg->flags & SB_CFG_F_XDP_FIB_REDIRECT))
-			return sb_xdp_forward(ctx, &pkt, &pkt.src, &sel.backend.addr, 0);
+			return sb_xdp_forward(ctx, &pkt, &sel.backend.addr);
 		return XDP_PASS;
 	case SB_VERDICT_REFUSE:
 		return sb_xdp_refuse(ctx, &pkt);
@@ -494,8 +488,8 @@ int sb_tc_from_pod(struct __sk_buff *skb)
 
 /*
  * tc ingress of the external interface, behind sb_xdp: the node's half of source translation.
- * Replies of source-translated flows go back to their clients; translated forward frames that XDP
- * could not send itself (another egress interface, no neighbour entry yet) are routed on.
+ * Replies of source-translated flows go back to their clients; translated forward frames sb_xdp
+ * handed on are routed to the backend's node.
  */
 SEC("tc")
 int sb_tc_from_ext(struct __sk_buff *skb)

@@ -142,6 +142,9 @@ public final class LabCluster implements AutoCloseable
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "up");
         // XDP_TX on the far end reaches this end only with NAPI on it (GRO or an XDP program)
         Shell.run("nsenter", "--net=/var/run/netns/" + underlayNs, "ethtool", "-K", port, "gro", "on");
+        // frames on the underlay carry full checksums, as a NIC puts them on a wire: XDP sees only the
+        // frame, and one it sends back out (XDP_TX) has lost the skb's checksum-offload state
+        Shell.run("nsenter", "--net=/var/run/netns/" + namespace, "ethtool", "-K", interfaceName, "tx", "off");
         Shell.run("ip", "-n", namespace, "addr", "add", address4 + "/24", "dev", interfaceName);
         Shell.run("ip", "-n", namespace, "addr", "add", address6 + "/64", "dev", interfaceName, "nodad");
         Shell.run("ip", "-n", namespace, "link", "set", interfaceName, "up");
