@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.Inet4Address;
@@ -341,12 +342,13 @@ class MultiNodeTrafficTest
     }
 
     @Test
-    void aPodReachesItselfThroughItsOwnServicesClusterIpOverTheSocketHooks(
+    void aPodReachesItselfThroughItsOwnServicesClusterIpOverTheSocketHooksAndEveryNodeRefusesAServiceWithoutEndpoints(
         @Cluster(nodes = 2, podsPerNode = 1) final LabCluster cluster, final PinDirectory pins, final TestCgroup cgroup)
     {
         cluster.startServer(1, 0, TARGET);
         final ClusterAgents agents = new ClusterAgents(cluster, pins, cgroup).manifests(
             service("hairpin", "ClusterIP", "10.96.0.60", null, "Cluster", "Cluster", 0, 0, null) +
+            service("empty", "NodePort", "10.96.0.70", null, "Cluster", "Cluster", 30070, 0, null) +
             pod(cluster, 1, 0, false, "hairpin")).startAll();
         final Host pod = cluster.pod(1, 0);
         awaitFrontend(agents, 1, address("10.96.0.60"), 80, TCP);
@@ -356,6 +358,20 @@ class MultiNodeTrafficTest
 
         assertThat(tcp.answer()).startsWith("node1-pod0 " + pod.address4().getHostAddress() + " ");
         assertThat(udp.answer()).startsWith("node1-pod0 " + pod.address4().getHostAddress() + " ");
+        // the refusal is sb_xdp's XDP_TX out of ext0: it reaches the client only because the underlay's
+        // end of the veth runs an XDP program
+        for (int node = 0; node < 2; node++)
+        {
+            awaitFrontend(agents, node, cluster.node(node).address4(), 30070, TCP);
+            final InetSocketAddress nodePort = new InetSocketAddress(cluster.node(node).address4(), 30070);
+            assertThatThrownBy(() -> Requests.tcp(cluster.client(), nodePort, TIMEOUT))
+                .isInstanceOf(UncheckedIOException.class).hasCauseInstanceOf(ConnectException.class);
+            try (DatapathReader reader = agents.reader(node))
+            {
+                assertThat(reader.serviceCounters(frontend(reader, nodePort.getAddress(), 30070, TCP).svcId())[5])
+                    .as("refused by node%d's datapath, not its kernel", node).isPositive();
+            }
+        }
     }
 
     // ---- manifests ----
