@@ -58,7 +58,16 @@ public final class AgentProcess implements AutoCloseable
         try
         {
             final AgentProcess agent = new AgentProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
-            agent.awaitOutput("agent ready", 30);
+            try
+            {
+                agent.awaitOutput("agent ready", 30);
+            }
+            catch (final AssertionError ex)
+            {
+                // an agent that never became ready must not outlive the caller's attempt
+                agent.kill();
+                throw ex;
+            }
             return agent;
         }
         catch (final IOException ex)

@@ -1,5 +1,9 @@
 package io.switchboard.netns;
 
+import io.switchboard.bpf.BpfObject;
+import io.switchboard.bpf.Interfaces;
+import io.switchboard.bpf.XdpMode;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -19,18 +23,24 @@ import java.util.List;
  * veths as in {@link LabNetwork}, and a node reaches another node's pod range through that node's
  * underlay address, as a flat underlay with static routes (or a CNI's host-gw mode) would. The client
  * shares the underlay segment but has no route to any pod range: it reaches pods only through a node's
- * address. The underlay's ends of the veths have GRO on: {@code sb_xdp} answers refusals with
- * {@code XDP_TX}, and a veth hands such frames only to a peer with NAPI on. Every address lives inside
+ * address. The underlay's ends of the veths run a pass-all XDP program ({@code probe_xdp}):
+ * {@code sb_xdp} answers refusals with {@code XDP_TX}, and a veth wakes its peer for such frames only when
+ * the peer has an XDP program; with GRO alone (NAPI on, no program) they wait in the peer's ring until
+ * other traffic happens to wake it, so refusals seem lost. Every address lives inside
  * these namespaces; {@link #close()} deletes them all, and with them every veth and the bridge.
  */
 public final class LabCluster implements AutoCloseable
 {
     public static final String NODE_EXTERNAL_INTERFACE = LabNetwork.NODE_EXTERNAL_INTERFACE;
     private static final String BRIDGE = "br0";
+    /** Passes every frame (it only counts them); shipped with the agent's and the tests' class path. */
+    private static final String PASS_ALL_OBJECT = "bpf/probe.bpf.o";
+    private static final String PASS_ALL_PROGRAM = "probe_xdp";
 
     private final LabNamespaces lab = new LabNamespaces();
     private Host client;
     private String underlayNs;
+    private BpfObject passAll;
     private final List<Host> nodes = new ArrayList<>();
     private final List<List<Host>> pods = new ArrayList<>();
 
@@ -92,6 +102,7 @@ public final class LabCluster implements AutoCloseable
 
     private void build(final int nodeCount, final int podsPerNode)
     {
+        passAll = lab.closeFirst(BpfObject.openResource(PASS_ALL_OBJECT).load());
         underlayNs = lab.add("underlay");
         Shell.run("ip", "-n", underlayNs, "link", "add", BRIDGE, "type", "bridge", "stp_state", "0",
             "mcast_snooping", "0");
@@ -140,8 +151,9 @@ public final class LabCluster implements AutoCloseable
             "netns", namespace);
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "master", BRIDGE);
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "up");
-        // XDP_TX on the far end reaches this end only with NAPI on it (GRO or an XDP program)
-        Shell.run("nsenter", "--net=/var/run/netns/" + underlayNs, "ethtool", "-K", port, "gro", "on");
+        // XDP_TX on the far end reaches this end only if this end runs an XDP program (see the class comment)
+        lab.closeFirst(NetworkNamespace.call(underlayNs, () -> passAll.program(PASS_ALL_PROGRAM)
+            .attachXdp(Interfaces.index(port), XdpMode.NATIVE)));
         // frames on the underlay carry full checksums, as a NIC puts them on a wire: XDP sees only the
         // frame, and one it sends back out (XDP_TX) has lost the skb's checksum-offload state
         Shell.run("nsenter", "--net=/var/run/netns/" + namespace, "ethtool", "-K", interfaceName, "tx", "off");
