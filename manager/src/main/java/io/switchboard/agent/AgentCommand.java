@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.bpf.Bpf;
+import io.switchboard.bpf.Interfaces;
 import io.switchboard.bpf.XdpMode;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -46,8 +47,10 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -133,6 +136,7 @@ public final class AgentCommand implements Callable<Integer>
             {
                 log.accept("adopted pinned datapath state: " + programmer.adopt() + " frontends");
             }
+            programmer.announceOn(announcingInterfaces(xdpInterfaces));
             for (final String iface : xdpInterfaces)
             {
                 final XdpMode mode = datapath.attachXdp(iface);
@@ -251,6 +255,28 @@ public final class AgentCommand implements Callable<Integer>
         {
             return "localhost";
         }
+    }
+
+    /**
+     * ifindex → MAC of each XDP interface, where LoadBalancer addresses are announced. Read through
+     * the calling thread's network namespace (SIOCGIFHWADDR), not /sys/class/net, which shows the
+     * namespace sysfs was mounted in.
+     */
+    static Map<Integer, byte[]> announcingInterfaces(final List<String> interfaces) throws SocketException
+    {
+        final Map<Integer, byte[]> announcing = new LinkedHashMap<>();
+        for (final String name : interfaces)
+        {
+            final NetworkInterface iface = NetworkInterface.getByName(name);
+            final byte[] mac = null == iface ? null : iface.getHardwareAddress();
+            if (null == mac || mac.length != 6)
+            {
+                log("--xdp-iface " + name + ": no Ethernet address, LoadBalancer addresses are not announced on it");
+                continue;
+            }
+            announcing.put(Interfaces.index(name), mac);
+        }
+        return announcing;
     }
 
     /** The node's global addresses: every address of every interface but loopback and link-local ones. */
