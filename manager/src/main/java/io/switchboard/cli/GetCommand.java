@@ -150,7 +150,7 @@ public final class GetCommand implements Callable<Integer>
         for (final ServiceNames.Pending pending : names.pending())
         {
             table.row(pending.name(), "<pending>:" + pending.port() + "/" + DatapathReader.protocolName(pending.protocol()),
-                "-", List.of("LOADBALANCER"), "-", "-", "-", pending.reason());
+                "-", List.of("EXTERNAL", "LB"), "-", "-", "-", pending.reason());
         }
         return table;
     }

@@ -81,6 +81,9 @@ public final class LabNetwork implements AutoCloseable
         Shell.run("ip", "-n", clientNs, "addr", "add", "198.18.0.2/24", "dev", "eth0");
         Shell.run("ip", "-n", clientNs, "addr", "add", "fd00:18::2/64", "dev", "eth0", "nodad");
         Shell.run("ip", "-n", clientNs, "link", "set", "eth0", "up");
+        // a veth hands the node's XDP_TX frames (ARP / NDP answers, refusals) only to a peer with NAPI on,
+        // i.e. with GRO or an XDP program; a wire has no such condition
+        Shell.run("nsenter", "--net=/var/run/netns/" + clientNs, "ethtool", "-K", "eth0", "gro", "on");
         Shell.run("ip", "-n", clientNs, "route", "add", "default", "via", "198.18.0.1");
         Shell.run("ip", "-n", clientNs, "-6", "route", "add", "default", "via", "fd00:18::1");
         client = new Host("client", clientNs, address("198.18.0.2"), address("fd00:18::2"), "eth0");
