@@ -186,7 +186,7 @@ static __always_inline int sb_neigh_ns(struct xdp_md *ctx)
 }
 
 /* ARP / NDP answering for sb_xdp: XDP_TX when the frame was answered, -1 when it goes on. */
-static __always_inline int sb_neigh_answer(struct xdp_md *ctx)
+static __noinline int sb_neigh_answer(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

@@ -123,6 +123,11 @@ public final class DatapathMaps implements AutoCloseable
         return get(DatapathAbi.NEIGH);
     }
 
+    public BpfMap snat()
+    {
+        return get(DatapathAbi.SNAT);
+    }
+
     @Override
     public void close()
     {
