@@ -1,7 +1,6 @@
 package io.switchboard.agent;
 
 import io.aeron.Aeron;
-import io.aeron.CommonContext;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.fabric8.kubernetes.client.Config;
@@ -43,7 +42,6 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -53,7 +51,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /** {@code switchboard agent}: the node daemon. */
@@ -163,9 +160,7 @@ public final class AgentCommand implements Callable<Integer>
                 log.accept("socket hooks on cgroup " + cgroup);
             }
 
-            final boolean external = Files.exists(aeronDir.resolve("cnc.dat")) &&
-                CommonContext.isDriverActive(aeronDir.toFile(), TimeUnit.SECONDS.toMillis(2), message -> { });
-            if (!external)
+            if (!EmbeddedMediaDriver.otherDriverActive(aeronDir))
             {
                 resources.add(EmbeddedMediaDriver.launch(aeronDir));
             }
