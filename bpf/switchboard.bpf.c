@@ -6,7 +6,8 @@
  *   sb_xdp            XDP on the node's external interface: frontends reached from outside
  *                     (NodePort, LB IP, externalIP, ClusterIP routed to the node) -> DNAT, then
  *                     XDP_PASS so the kernel routes to the pod (or, with SB_CFG_F_XDP_FIB_REDIRECT,
- *                     a FIB lookup and bpf_redirect); refusals answered with XDP_TX.
+ *                     a FIB lookup and bpf_redirect); refusals answered with XDP_TX, and so are ARP
+ *                     requests / IPv6 neighbor solicitations for announced LB IPs (sb_neigh).
  *   sb_tc_from_pod    tc ingress of the host side of each pod veth (packets leaving a pod):
  *                     replies of translated flows get their source restored to the frontend;
  *                     pod -> frontend packets not already translated by the socket hooks get DNAT.
@@ -34,6 +35,7 @@
 #include "sb_reply.h"
 #include "sb_sock.h"
 #include "sb_snat.h"
+#include "sb_neigh.h"
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Shared by the packet programs                                                                   */
@@ -259,6 +261,13 @@ int sb_xdp(struct xdp_md *ctx)
 	struct sb_config *cfg;
 	struct sb_pkt pkt;
 	int verdict;
+
+	/* ARP / NDP for the LoadBalancer addresses this node announces (sb_neigh.h) */
+	verdict = sb_neigh_answer(ctx);
+	if (verdict >= 0)
+		return verdict;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 
 	verdict = sb_parse(data, data_end, &pkt);
 	if (verdict != SB_PARSE_OK) {

@@ -364,6 +364,31 @@ struct sb_sock_value {
 };
 
 /* ---------------------------------------------------------------------------------------------- */
+/* sb_neigh: HASH, (announced address, interface) -> MAC to answer ARP / NDP with                  */
+/* ---------------------------------------------------------------------------------------------- */
+
+/*
+ * Announcement key, 20 bytes. sb_xdp answers an ARP request or IPv6 Neighbor Solicitation for addr
+ * that arrives on ifindex (so an address is announced only on the interfaces it has an entry for).
+ *   0  addr     16  announced address (v4-mapped for IPv4): a LoadBalancer ingress IP
+ *  16  ifindex   4  the interface the request must arrive on (the XDP interface)
+ */
+struct sb_neigh_key {
+	union sb_addr addr;
+	__u32 ifindex;
+};
+
+/*
+ * Announcement value, 8 bytes.
+ *   0  mac      6  the interface's MAC address: the answer's sender / target link-layer address
+ *   6  pad      2  zero
+ */
+struct sb_neigh_value {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Counters                                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -411,7 +436,9 @@ enum sb_stat {
 	SB_STAT_SNAT = 15,         /* flows given a node source port (new or retransmitted first packet) */
 	SB_STAT_SNAT_EXHAUSTED = 16, /* no free source port for a flow that needs one: dropped */
 	SB_STAT_SNAT_REVERSED = 17, /* replies of source-translated flows translated back */
-	SB_STAT_COUNT = 18,
+	SB_STAT_NEIGH_ANSWERED = 18, /* ARP requests / IPv6 NS for an announced address answered (sb_neigh) */
+	SB_STAT_NEIGH_IGNORED = 19,  /* ARP requests / IPv6 NS for other addresses or interfaces: passed */
+	SB_STAT_COUNT = 20,
 };
 
 /* Layout pins: the Java mirror relies on these exact sizes and offsets. */
@@ -453,6 +480,9 @@ SB_ASSERT_OFF(struct sb_sock_key, port, 24);
 SB_ASSERT_SIZE(struct sb_sock_value, 24);
 SB_ASSERT_OFF(struct sb_sock_value, svc_id, 20);
 SB_ASSERT_SIZE(struct sb_svc_counters, 72);
+SB_ASSERT_SIZE(struct sb_neigh_key, 20);
+SB_ASSERT_OFF(struct sb_neigh_key, ifindex, 16);
+SB_ASSERT_SIZE(struct sb_neigh_value, 8);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Map declarations (BPF side only)                                                                */
@@ -548,6 +578,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } sb_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
+	__type(key, struct sb_neigh_key);
+	__type(value, struct sb_neigh_value);
+} sb_neigh SEC(".maps");
 
 #endif /* __bpf__ */
 #endif /* SWITCHBOARD_SB_MAPS_H */

@@ -1,7 +1,6 @@
 package io.switchboard.agent;
 
 import io.aeron.Aeron;
-import io.aeron.CommonContext;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.fabric8.kubernetes.client.Config;
@@ -9,6 +8,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.bpf.Bpf;
+import io.switchboard.bpf.Interfaces;
 import io.switchboard.bpf.XdpMode;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -42,15 +42,15 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /** {@code switchboard agent}: the node daemon. */
@@ -147,6 +147,7 @@ public final class AgentCommand implements Callable<Integer>
             {
                 log.accept("adopted pinned datapath state: " + programmer.adopt() + " frontends");
             }
+            programmer.announceOn(announcingInterfaces(xdpInterfaces));
             for (final String iface : xdpInterfaces)
             {
                 final XdpMode mode = datapath.attachXdp(iface);
@@ -159,9 +160,7 @@ public final class AgentCommand implements Callable<Integer>
                 log.accept("socket hooks on cgroup " + cgroup);
             }
 
-            final boolean external = Files.exists(aeronDir.resolve("cnc.dat")) &&
-                CommonContext.isDriverActive(aeronDir.toFile(), TimeUnit.SECONDS.toMillis(2), message -> { });
-            if (!external)
+            if (!EmbeddedMediaDriver.otherDriverActive(aeronDir))
             {
                 resources.add(EmbeddedMediaDriver.launch(aeronDir));
             }
@@ -264,6 +263,28 @@ public final class AgentCommand implements Callable<Integer>
         {
             return "localhost";
         }
+    }
+
+    /**
+     * ifindex → MAC of each XDP interface, where LoadBalancer addresses are announced. Read through
+     * the calling thread's network namespace (SIOCGIFHWADDR), not /sys/class/net, which shows the
+     * namespace sysfs was mounted in.
+     */
+    static Map<Integer, byte[]> announcingInterfaces(final List<String> interfaces) throws SocketException
+    {
+        final Map<Integer, byte[]> announcing = new LinkedHashMap<>();
+        for (final String name : interfaces)
+        {
+            final NetworkInterface iface = NetworkInterface.getByName(name);
+            final byte[] mac = null == iface ? null : iface.getHardwareAddress();
+            if (null == mac || mac.length != 6)
+            {
+                log("--xdp-iface " + name + ": no Ethernet address, LoadBalancer addresses are not announced on it");
+                continue;
+            }
+            announcing.put(Interfaces.index(name), mac);
+        }
+        return announcing;
     }
 
     /** {@code FIRST-LAST} as two ports; one clear error naming the flag otherwise. */

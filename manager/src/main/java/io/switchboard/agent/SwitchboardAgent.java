@@ -56,6 +56,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     {
     }
 
+    private record PendingLoadBalancer(SourceKind source, ObjectKind kind, Service service, String reason)
+    {
+    }
+
     /** The first cycles are logged (start-up is when operators look); later ones only count. */
     private static final int FIRST_CYCLES_LOGGED = 10;
 
@@ -68,6 +72,8 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final EndpointsController endpointsController = new EndpointsController();
     private final Map<NamespacedName, NamespacedName> externalSlices = new java.util.HashMap<>();
     private ServiceAllocator allocator;
+    /** LoadBalancers without an address, as they arrived: tried again when a Service is deleted. */
+    private final Map<NamespacedName, PendingLoadBalancer> pendingLoadBalancers = new HashMap<>();
     private final Set<String> externalInterfaces;
     private final Set<ServicePortKey> pending = new LinkedHashSet<>();
     private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
@@ -301,6 +307,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         // what an apiserver would have filled in, kept with the object so a restart allocates the same
         final HasMetadata effective = object instanceof Service service && null != allocator &&
             source != SourceKind.KUBERNETES ? allocator.complete(service) : object;
+        if (effective instanceof Service service && object != effective)
+        {
+            notePendingLoadBalancer(source, kind, (Service)object, service);
+        }
         ModelChanges changes;
         try
         {
@@ -339,6 +349,43 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         }
     }
 
+    /**
+     * Logs once why a LoadBalancer got no address (the reason changes or clears: logged again), and
+     * keeps it to try again when a deletion frees an address.
+     */
+    private void notePendingLoadBalancer(final SourceKind source, final ObjectKind kind, final Service original,
+        final Service completed)
+    {
+        final NamespacedName name = new NamespacedName(namespaceOf(completed), completed.getMetadata().getName());
+        final String reason = ServiceAllocator.pendingReason(completed);
+        final PendingLoadBalancer previous = null == reason ? pendingLoadBalancers.remove(name) :
+            pendingLoadBalancers.put(name, new PendingLoadBalancer(source, kind, original, reason));
+        if (null != reason && (null == previous || !previous.reason().equals(reason)))
+        {
+            log.accept("Service " + name + ": no LoadBalancer address, stays pending: " + reason);
+        }
+        else if (null == reason && null != previous)
+        {
+            log.accept("Service " + name + ": LoadBalancer address " +
+                completed.getStatus().getLoadBalancer().getIngress().stream().map(i -> i.getIp()).toList());
+        }
+    }
+
+    private void retryPendingLoadBalancers()
+    {
+        for (final PendingLoadBalancer pendingService : List.copyOf(pendingLoadBalancers.values()))
+        {
+            try
+            {
+                onUpsert(pendingService.source(), 0, pendingService.kind(), pendingService.service());
+            }
+            catch (final RejectedUpdateException ex)
+            {
+                log.accept("retrying a pending LoadBalancer: " + ex.getMessage());
+            }
+        }
+    }
+
     @Override
     public void onDelete(final SourceKind source, final ObjectKind kind, final String namespace, final String name)
     {
@@ -352,8 +399,11 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
                 {
                     allocator.release(objectName);
                 }
-                yield merge(model.deleteService(objectName),
+                pendingLoadBalancers.remove(objectName);
+                final ModelChanges deleted = merge(model.deleteService(objectName),
                     applyDerivedSlices(endpointsController.deleteService(objectName)));
+                retryPendingLoadBalancers();
+                yield deleted;
             }
             case ENDPOINT_SLICE ->
             {

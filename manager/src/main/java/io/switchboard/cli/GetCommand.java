@@ -131,13 +131,26 @@ public final class GetCommand implements Callable<Integer>
 
     static Table services(final DatapathReader reader, final ServiceNames names)
     {
-        final Table table = Table.of("name", "frontend", "svcId", "flags", "backends", "tableSize", "generation");
+        final Table table = Table.of("name", "frontend", "svcId", "flags", "backends", "tableSize", "generation",
+            "reason");
+        final java.util.Set<java.net.InetAddress> announced = reader.announced();
         for (final ServiceEntry entry : sortedServices(reader))
         {
+            final List<String> flags = new java.util.ArrayList<>(
+                DatapathReader.flagNames(entry.flags(), entry.affinityTimeoutSeconds()));
+            if ((entry.flags() & DatapathAbi.SVC_F_LOADBALANCER) != 0 && announced.contains(entry.address()))
+            {
+                flags.add("ANNOUNCED"); // answered for by ARP / NDP on the XDP interfaces
+            }
             table.row(Objects.requireNonNullElse(names.nameOf(entry), "-"),
-                frontend(entry.address(), entry.port(), entry.protocol()), entry.svcId(),
-                DatapathReader.flagNames(entry.flags(), entry.affinityTimeoutSeconds()), entry.backendCount(),
-                entry.tableSize(), entry.generation());
+                frontend(entry.address(), entry.port(), entry.protocol()), entry.svcId(), flags,
+                entry.backendCount(), entry.tableSize(), entry.generation(), "");
+        }
+        // a LoadBalancer without an address has no frontend to show: say so, and why, as kubectl's <pending>
+        for (final ServiceNames.Pending pending : names.pending())
+        {
+            table.row(pending.name(), "<pending>:" + pending.port() + "/" + DatapathReader.protocolName(pending.protocol()),
+                "-", List.of("EXTERNAL", "LB"), "-", "-", "-", pending.reason());
         }
         return table;
     }

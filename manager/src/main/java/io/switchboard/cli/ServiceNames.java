@@ -8,6 +8,7 @@ import io.switchboard.datapath.DatapathAbi;
 import io.switchboard.datapath.DatapathReader;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.RejectedObjectException;
+import io.switchboard.model.ServiceAllocator;
 import io.switchboard.model.ServiceDefinition;
 import io.switchboard.model.ServicePortDefinition;
 import io.switchboard.model.ServiceValidator;
@@ -35,7 +36,13 @@ final class ServiceNames
     {
     }
 
+    /** A LoadBalancer port without an address, and why (the allocator's condition). */
+    record Pending(String name, int port, int protocol, String reason)
+    {
+    }
+
     private final Map<Exact, String> exact = new HashMap<>();
+    private final List<Pending> pending = new ArrayList<>();
     private final Map<NodePort, String> nodePorts = new HashMap<>();
     private final List<HasMetadata> objects;
 
@@ -73,6 +80,11 @@ final class ServiceNames
                 {
                     nodePorts.put(new NodePort(port.nodePort(), protocol), name);
                 }
+                final String reason = ServiceAllocator.pendingReason(service);
+                if (null != reason)
+                {
+                    pending.add(new Pending(name, port.port(), protocol, reason));
+                }
             }
         }
     }
@@ -99,6 +111,12 @@ final class ServiceNames
         {
             return List.of();
         }
+    }
+
+    /** The LoadBalancer ports kept without an address. */
+    List<Pending> pending()
+    {
+        return pending;
     }
 
     List<HasMetadata> objects()

@@ -1,10 +1,15 @@
 package io.switchboard.control;
 
+import io.aeron.CncFileDescriptor;
+import io.aeron.CommonContext;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
+import java.io.File;
 import java.io.IOException;
+import java.nio.MappedByteBuffer;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +45,32 @@ public final class EmbeddedMediaDriver implements AutoCloseable
         final MediaDriver driver = MediaDriver.launch(context);
         restrictToOwner(directory);
         return new EmbeddedMediaDriver(driver, directory);
+    }
+
+    /**
+     * Whether another process's media driver runs in {@code directory}: a fresh heartbeat and a live
+     * process behind it. The driver embedded by an agent that was just killed leaves a heartbeat that
+     * still looks fresh for a moment; its process is gone, so a restarted agent launches its own
+     * instead of waiting on a dead one. (A driver outside this PID namespace looks gone, too.)
+     */
+    public static boolean otherDriverActive(final Path directory)
+    {
+        final File cnc = directory.resolve(CncFileDescriptor.CNC_FILE).toFile();
+        if (!cnc.exists() || !CommonContext.isDriverActive(directory.toFile(), 2_000, message -> { }))
+        {
+            return false;
+        }
+        final MappedByteBuffer buffer = IoUtil.mapExistingFile(cnc, "cnc");
+        try
+        {
+            final long pid = CncFileDescriptor.pid(CncFileDescriptor.createMetaDataBuffer(buffer));
+            return pid != ProcessHandle.current().pid() &&
+                ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        }
+        finally
+        {
+            IoUtil.unmap(buffer);
+        }
     }
 
     static void restrictToOwner(final Path directory)

@@ -37,6 +37,7 @@ public final class DatapathAbi
     public static final String SOCK_REVNAT = "sb_sock_revnat";
     public static final String SERVICE_STATS = "sb_svc_stats";
     public static final String STATS = "sb_stats";
+    public static final String NEIGH = "sb_neigh";
     public static final String SNAT = "sb_snat";
 
     public static final String PROGRAM_XDP = "sb_xdp";
@@ -83,7 +84,8 @@ public final class DatapathAbi
     /** Indexes of {@code sb_stats}, {@code enum sb_stat}. */
     public static final String[] GLOBAL_COUNTERS = {"passed", "not_ip", "fragment", "ip_options", "ipv6_ext",
         "not_tcp_udp", "truncated", "no_service", "service", "revnat", "nat_failed", "sock_xlate", "sock_revnat",
-        "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed"};
+        "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed", "neigh_answered",
+        "neigh_ignored"};
 
     /** A port in network byte order. */
     public static final ValueLayout.OfShort NET_PORT =
@@ -186,6 +188,13 @@ public final class DatapathAbi
         ValueLayout.JAVA_LONG.withName("dropped_source_range"),
         ValueLayout.JAVA_LONG.withName("dropped_other")).withName("sb_svc_counters");
 
+    public static final StructLayout NEIGH_KEY = MemoryLayout.structLayout(
+        ADDRESS.withName("addr"),
+        ValueLayout.JAVA_INT.withName("ifindex")).withName("sb_neigh_key");
+    public static final StructLayout NEIGH_VALUE = MemoryLayout.structLayout(
+        MemoryLayout.sequenceLayout(6, ValueLayout.JAVA_BYTE).withName("mac"),
+        MemoryLayout.sequenceLayout(2, ValueLayout.JAVA_BYTE).withName("pad")).withName("sb_neigh_value");
+
     public static final MapSpec SERVICES_SPEC = new MapSpec(MapType.HASH, 20, 24);
     public static final MapSpec BACKENDS_SPEC = new MapSpec(MapType.HASH, 4, 20);
     public static final MapSpec MAGLEV_SPEC = new MapSpec(MapType.ARRAY_OF_MAPS, 4, 4);
@@ -198,6 +207,7 @@ public final class DatapathAbi
     public static final MapSpec SOCK_REVNAT_SPEC = new MapSpec(MapType.LRU_HASH, 32, 24);
     public static final MapSpec SERVICE_STATS_SPEC = new MapSpec(MapType.PERCPU_ARRAY, 4, 72);
     public static final MapSpec STATS_SPEC = new MapSpec(MapType.PERCPU_ARRAY, 4, 8);
+    public static final MapSpec NEIGH_SPEC = new MapSpec(MapType.HASH, 20, 8);
 
     /** Every map of the ABI and its spec, in the order the agent opens them. */
     public static final Map<String, MapSpec> MAPS = Map.ofEntries(
@@ -211,11 +221,12 @@ public final class DatapathAbi
         Map.entry(SOCK_REVNAT, SOCK_REVNAT_SPEC),
         Map.entry(SERVICE_STATS, SERVICE_STATS_SPEC),
         Map.entry(STATS, STATS_SPEC),
-        Map.entry(SNAT, SNAT_SPEC));
+        Map.entry(SNAT, SNAT_SPEC),
+        Map.entry(NEIGH, NEIGH_SPEC));
 
     private static final StructLayout[] STRUCTS = {SVC_KEY, SVC_VALUE, BACKEND, CT_KEY, CT_VALUE, AFFINITY_KEY,
         AFFINITY_VALUE, SOURCE_RANGE_KEY, CONFIG_VALUE, SOCK_KEY, SOCK_VALUE, SERVICE_COUNTERS_VALUE, SNAT_KEY,
-        SNAT_VALUE};
+        SNAT_VALUE, NEIGH_KEY, NEIGH_VALUE};
 
     private DatapathAbi()
     {

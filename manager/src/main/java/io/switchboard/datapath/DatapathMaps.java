@@ -117,6 +117,12 @@ public final class DatapathMaps implements AutoCloseable
         return get(DatapathAbi.STATS);
     }
 
+    /** Announced addresses: (LB IP, ifindex) → the MAC that answers ARP / NDP for it. */
+    public BpfMap neigh()
+    {
+        return get(DatapathAbi.NEIGH);
+    }
+
     public BpfMap snat()
     {
         return get(DatapathAbi.SNAT);

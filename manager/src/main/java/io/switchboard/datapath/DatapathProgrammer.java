@@ -162,6 +162,12 @@ public final class DatapathProgrammer implements AutoCloseable
         final Map<TableKey, Table> tables = new HashMap<>();
         final Map<FrontendKey, FrontendValue> frontends = new HashMap<>();
         final Set<SourceRange> sourceRanges = new HashSet<>();
+        final Set<InetAddress> announced = new HashSet<>();
+    }
+
+    /** One {@code sb_neigh} key: an announced address on one interface. */
+    private record NeighKey(InetAddress address, int ifindex)
+    {
     }
 
     private record DeferredDelete(long dueNs, int backendId)
@@ -192,6 +198,14 @@ public final class DatapathProgrammer implements AutoCloseable
     private final MemorySegment backendValue = arena.allocate(BACKEND);
     private final MemorySegment rangeKey = arena.allocate(SOURCE_RANGE_KEY);
     private final MemorySegment byteValue = arena.allocate(1);
+    private final MemorySegment neighKey = arena.allocate(DatapathAbi.NEIGH_KEY);
+    private final MemorySegment neighValue = arena.allocate(DatapathAbi.NEIGH_VALUE);
+    /** Interfaces that answer ARP / NDP for announced addresses: ifindex → MAC. */
+    private Map<Integer, byte[]> announceInterfaces = Map.of();
+    /** Announced address → the service ports that want it announced (an address may serve several). */
+    private final Map<InetAddress, Set<ServicePortKey>> announcers = new HashMap<>();
+    /** What sb_neigh holds as written: only these are written or deleted. */
+    private final Map<NeighKey, byte[]> neighEntries = new HashMap<>();
     private final MemorySegment statsZero;
     private MemorySegment slotKeys = MemorySegment.NULL;
     private MemorySegment slotValues = MemorySegment.NULL;
@@ -380,6 +394,7 @@ public final class DatapathProgrammer implements AutoCloseable
             }
         }
         syncSourceRanges(current, state, desiredFrontends, tables);
+        syncAnnouncements(key, current, state);
     }
 
     private void writeFrontends(
@@ -427,6 +442,10 @@ public final class DatapathProgrammer implements AutoCloseable
         for (final SourceRange range : current.sourceRanges)
         {
             deleteSourceRange(range);
+        }
+        for (final InetAddress address : current.announced)
+        {
+            withdraw(key, address);
         }
         for (final Table table : current.tables.values())
         {
@@ -860,6 +879,118 @@ public final class DatapathProgrammer implements AutoCloseable
         return (byte)(protocol == Protocol.TCP ? DatapathAbi.PROTO_TCP : DatapathAbi.PROTO_UDP);
     }
 
+    // ---------------------------------------------------------------------------------- announcements
+
+    /**
+     * The interfaces that answer ARP / NDP for announced LoadBalancer addresses (the XDP interfaces),
+     * ifindex → MAC. Set before the first {@link #apply}; entries on interfaces no longer listed are
+     * removed by {@link #completeAdoption()}.
+     */
+    public void announceOn(final Map<Integer, byte[]> interfaces)
+    {
+        for (final byte[] mac : interfaces.values())
+        {
+            if (mac.length != 6)
+            {
+                throw new IllegalArgumentException("an announcing interface needs a 6-byte MAC, got " + mac.length);
+            }
+        }
+        this.announceInterfaces = Map.copyOf(interfaces);
+    }
+
+    /** The announced addresses, for `switchboard get` and the tests. */
+    public Set<InetAddress> announced()
+    {
+        return Set.copyOf(announcers.keySet());
+    }
+
+    /**
+     * A LoadBalancer address is announced while its table has endpoints: any usable endpoint in the
+     * cluster under externalTrafficPolicy Cluster, a local one under Local (the external table then
+     * holds only local endpoints), as MetalLB's layer-2 mode announces.
+     */
+    private void syncAnnouncements(final ServicePortKey key, final Programmed current, final ServicePortState state)
+    {
+        final Set<InetAddress> desired = new HashSet<>();
+        for (final Frontend frontend : state.frontends())
+        {
+            if (frontend.kind() == FrontendKind.LOAD_BALANCER &&
+                !state.selectionFor(frontend).endpoints(frontend.family()).isEmpty())
+            {
+                desired.add(frontend.address());
+            }
+        }
+        for (final InetAddress address : desired)
+        {
+            if (current.announced.add(address))
+            {
+                final Set<ServicePortKey> ports = announcers.computeIfAbsent(address, a -> new HashSet<>());
+                ports.add(key);
+                if (ports.size() == 1)
+                {
+                    for (final Map.Entry<Integer, byte[]> iface : announceInterfaces.entrySet())
+                    {
+                        writeNeigh(new NeighKey(address, iface.getKey()), iface.getValue());
+                    }
+                }
+            }
+        }
+        for (final InetAddress address : List.copyOf(current.announced))
+        {
+            if (!desired.contains(address))
+            {
+                current.announced.remove(address);
+                withdraw(key, address);
+            }
+        }
+    }
+
+    private void withdraw(final ServicePortKey key, final InetAddress address)
+    {
+        final Set<ServicePortKey> ports = announcers.get(address);
+        if (null == ports || !ports.remove(key) || !ports.isEmpty())
+        {
+            return;
+        }
+        announcers.remove(address);
+        for (final NeighKey entry : List.copyOf(neighEntries.keySet()))
+        {
+            if (entry.address().equals(address))
+            {
+                deleteNeigh(entry);
+            }
+        }
+    }
+
+    private void writeNeigh(final NeighKey key, final byte[] mac)
+    {
+        if (null != adoption && adoption.claimNeigh(key, mac))
+        {
+            neighEntries.put(key, mac);
+            return;
+        }
+        neighKey(key);
+        MemorySegment.copy(mac, 0, neighValue, ValueLayout.JAVA_BYTE, offset(DatapathAbi.NEIGH_VALUE, "mac"), 6);
+        maps.neigh().update(neighKey, neighValue, BpfMap.BPF_ANY);
+        writes.serviceEntries++;
+        neighEntries.put(key, mac);
+    }
+
+    private void deleteNeigh(final NeighKey key)
+    {
+        neighKey(key);
+        maps.neigh().delete(neighKey);
+        writes.deletions++;
+        neighEntries.remove(key);
+    }
+
+    private void neighKey(final NeighKey key)
+    {
+        neighKey.fill((byte)0);
+        DatapathAbi.writeAddress(neighKey, offset(DatapathAbi.NEIGH_KEY, "addr"), key.address());
+        neighKey.set(ValueLayout.JAVA_INT, offset(DatapathAbi.NEIGH_KEY, "ifindex"), key.ifindex());
+    }
+
     // ---------------------------------------------------------------------------------- restart adoption
 
     /**
@@ -892,6 +1023,10 @@ public final class DatapathProgrammer implements AutoCloseable
         {
             removeTable(table);
         }
+        for (final NeighKey neigh : finished.unclaimedNeigh())
+        {
+            deleteNeigh(neigh);
+        }
     }
 
     /** What {@link #adopt()} found, until it is claimed or removed. */
@@ -900,6 +1035,7 @@ public final class DatapathProgrammer implements AutoCloseable
         private final Map<FrontendKey, FrontendValue> frontendValues = new HashMap<>();
         private final Map<Integer, Table> tables = new HashMap<>();
         private final Set<FrontendKey> claimedFrontends = new HashSet<>();
+        private final Map<NeighKey, byte[]> neigh = new HashMap<>();
 
         static Adoption read(final DatapathMaps maps, final IdAllocator svcIds, final IdAllocator backendIds)
         {
@@ -942,8 +1078,41 @@ public final class DatapathProgrammer implements AutoCloseable
                         }
                     }
                 }
+                readNeigh(maps, adoption, scratch);
             }
             return adoption;
+        }
+
+        private static void readNeigh(final DatapathMaps maps, final Adoption adoption, final Arena scratch)
+        {
+            final MemorySegment key = scratch.allocate(DatapathAbi.NEIGH_KEY);
+            final MemorySegment next = scratch.allocate(DatapathAbi.NEIGH_KEY);
+            final MemorySegment value = scratch.allocate(DatapathAbi.NEIGH_VALUE);
+            MemorySegment previous = null;
+            while (maps.neigh().nextKey(previous, next))
+            {
+                key.copyFrom(next);
+                previous = key;
+                if (maps.neigh().lookup(key, value))
+                {
+                    adoption.neigh.put(new NeighKey(
+                        DatapathAbi.readAddress(key, offset(DatapathAbi.NEIGH_KEY, "addr")),
+                        key.get(ValueLayout.JAVA_INT, offset(DatapathAbi.NEIGH_KEY, "ifindex"))),
+                        value.asSlice(offset(DatapathAbi.NEIGH_VALUE, "mac"), 6).toArray(ValueLayout.JAVA_BYTE));
+                }
+            }
+        }
+
+        /** Whether the previous agent left exactly this entry; it is then kept as it is. */
+        boolean claimNeigh(final NeighKey key, final byte[] mac)
+        {
+            final byte[] left = neigh.remove(key);
+            return null != left && Arrays.equals(left, mac);
+        }
+
+        Set<NeighKey> unclaimedNeigh()
+        {
+            return Set.copyOf(neigh.keySet());
         }
 
         private static Table readTable(final DatapathMaps maps, final int svcId, final Arena scratch)

@@ -86,6 +86,15 @@ public final class DatapathReader implements AutoCloseable
         return entries;
     }
 
+    /** The addresses answered for by ARP / NDP ({@code sb_neigh}), on any interface. */
+    public java.util.Set<InetAddress> announced()
+    {
+        final java.util.Set<InetAddress> addresses = new java.util.HashSet<>();
+        forEach(maps.neigh(), DatapathAbi.NEIGH_KEY, DatapathAbi.NEIGH_VALUE, (key, value) ->
+            addresses.add(DatapathAbi.readAddress(key, offset(DatapathAbi.NEIGH_KEY, "addr"))));
+        return addresses;
+    }
+
     /** Every backend, by id. */
     public Map<Integer, BackendEntry> backends()
     {

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.agent.AgentProcess;
 import io.switchboard.bpf.Bpf;
 import io.switchboard.cli.GetCommand;
+import io.switchboard.datapath.PassAllXdp;
 import io.switchboard.model.Cidr;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
@@ -50,8 +51,11 @@ public final class DemoCommand implements Callable<Integer>
     static final String[] SEED_MANIFESTS = {"clusterip-svc.yaml", "nodeport-svc.yaml", "lb-svc.yaml"};
     /** The node name the demo's agent and Pods use. */
     public static final String NODE = "demo-node";
-    /** The LoadBalancer address pool of the demo (inside its namespaces only). */
-    public static final String LB_POOL = "203.0.113.0/28";
+    /**
+     * The LoadBalancer address pool of the demo: inside the client–node segment (and its namespaces
+     * only), so the client reaches it with no route, through the node's ARP answers.
+     */
+    public static final String LB_POOL = "198.18.0.240/28";
     private static final int POD_PORT = 8080;
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
@@ -82,10 +86,11 @@ public final class DemoCommand implements Callable<Integer>
             {
                 lab.startServer(i, POD_PORT);
             }
-            // the client reaches ClusterIPs and the LoadBalancer pool through the node, as traffic from
-            // outside a cluster does
+            // the client reaches ClusterIPs through the node, as traffic from outside a cluster does; the
+            // LoadBalancer pool is on its segment and needs no route (the node answers ARP for it, with
+            // XDP_TX frames, which a veth hands only to an end with an XDP program)
             lab.client().exec("ip", "route", "add", "10.96.0.0/12", "via", lab.node().address4().getHostAddress());
-            lab.client().exec("ip", "route", "add", LB_POOL, "via", lab.node().address4().getHostAddress());
+            lab.closeWithNetwork(PassAllXdp.attach(lab.client()));
 
             out.printf("  client %s  ──  node %s (%s)  ──  %d pods %s%n", lab.client().address4().getHostAddress(),
                 lab.node().address4().getHostAddress(), lab.node().interfaceName(), pods,

@@ -1,5 +1,7 @@
 package io.switchboard.model;
 
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngressBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -22,9 +24,16 @@ import java.util.zip.CRC32;
  * Addresses and ports start at a hash of the Service's namespace and name and probe to the next free
  * one, so the same manifests give the same allocation on every node and after every restart unless
  * two Services collide. Values already set are kept (and claimed), as the apiserver keeps them.
+ * A LoadBalancer that gets no address carries the condition {@value #ADDRESS_CONDITION} (status False)
+ * whose reason and message say why.
  */
 public final class ServiceAllocator
 {
+    /** The status condition a pending LoadBalancer carries: why it has no address. */
+    public static final String ADDRESS_CONDITION = "switchboard.io/LoadBalancerAddress";
+    private static final String METALLB_ADDRESSES = "metallb.io/loadBalancerIPs";
+    private static final String METALLB_ADDRESSES_LEGACY = "metallb.universe.tf/loadBalancerIPs";
+
     private final Cidr serviceCidr;
     private final NodePortRange nodePorts;
     private final List<Cidr> loadBalancerPools;
@@ -97,20 +106,48 @@ public final class ServiceAllocator
         final boolean hasIngress = null != service.getStatus() && null != service.getStatus().getLoadBalancer() &&
             null != service.getStatus().getLoadBalancer().getIngress() &&
             !service.getStatus().getLoadBalancer().getIngress().isEmpty();
-        if ("LoadBalancer".equals(type) && !hasIngress && !loadBalancerPools.isEmpty())
+        if ("LoadBalancer".equals(type) && hasIngress)
         {
-            final InetAddress requested = requestedLoadBalancerIp(service);
-            final InetAddress address = null != requested && free(loadBalancerIps, requested, name) ?
-                claim(loadBalancerIps, requested, name) : allocatePool(name);
-            if (null != address)
+            // restored with its address: claim it, so a restart allocates as the first start did
+            for (final LoadBalancerIngress ingress : service.getStatus().getLoadBalancer().getIngress())
             {
-                builder.editOrNewStatus().editOrNewLoadBalancer()
-                    .withIngress(new LoadBalancerIngressBuilder().withIp(IpAddresses.format(address))
-                        .withIpMode("VIP").build())
+                if (null != ingress.getIp() && inPool(IpAddresses.parse(ingress.getIp())))
+                {
+                    claim(loadBalancerIps, IpAddresses.parse(ingress.getIp()), name);
+                }
+            }
+        }
+        else if ("LoadBalancer".equals(type) && !loadBalancerPools.isEmpty())
+        {
+            final Allocation allocation = allocateLoadBalancer(service, name, builder);
+            if (allocation.addresses().isEmpty())
+            {
+                builder.editOrNewStatus().withConditions(new ConditionBuilder().withType(ADDRESS_CONDITION)
+                    .withStatus("False").withReason(allocation.reason()).withMessage(allocation.message()).build())
+                    .endStatus();
+            }
+            else
+            {
+                builder.editOrNewStatus().removeMatchingFromConditions(c -> ADDRESS_CONDITION.equals(c.getType()))
+                    .editOrNewLoadBalancer()
+                    .withIngress(allocation.addresses().stream().map(address -> new LoadBalancerIngressBuilder()
+                        .withIp(IpAddresses.format(address)).withIpMode("VIP").build()).toList())
                     .endLoadBalancer().endStatus();
             }
         }
         return builder.build();
+    }
+
+    /** Why a LoadBalancer Service has no address ("reason: message"), or null when it has one or is no LoadBalancer. */
+    public static String pendingReason(final Service service)
+    {
+        if (null == service.getStatus() || null == service.getStatus().getConditions())
+        {
+            return null;
+        }
+        return service.getStatus().getConditions().stream()
+            .filter(condition -> ADDRESS_CONDITION.equals(condition.getType()) && "False".equals(condition.getStatus()))
+            .map(condition -> condition.getReason() + ": " + condition.getMessage()).findFirst().orElse(null);
     }
 
     /** Releases what a deleted Service held. */
@@ -121,28 +158,146 @@ public final class ServiceAllocator
         loadBalancerIps.values().removeIf(service::equals);
     }
 
-    private InetAddress requestedLoadBalancerIp(final Service service)
+    /** Addresses for a LoadBalancer, or none and why (a condition reason and an operator's message). */
+    private record Allocation(List<InetAddress> addresses, String reason, String message)
     {
-        final String requested = service.getSpec().getLoadBalancerIP();
-        if (null == requested || requested.isEmpty())
+        static Allocation pending(final String reason, final String message)
         {
-            return null;
+            return new Allocation(List.of(), reason, message);
         }
-        final InetAddress address = IpAddresses.parse(requested);
-        return loadBalancerPools.stream().anyMatch(pool -> pool.contains(address)) ? address : null;
     }
 
-    private InetAddress allocatePool(final NamespacedName name)
+    /**
+     * Requested addresses (spec.loadBalancerIP, or MetalLB's loadBalancerIPs annotation) are taken when
+     * each is in a pool and free, else the Service stays pending, as MetalLB does; without a request,
+     * one address per IP family of the Service from the first pool of that family with room.
+     */
+    private Allocation allocateLoadBalancer(final Service service, final NamespacedName name,
+        final ServiceBuilder completed)
     {
-        for (final Cidr pool : loadBalancerPools)
+        final List<InetAddress> requested = requestedLoadBalancerIps(service, name);
+        if (!requested.isEmpty())
         {
-            final InetAddress address = allocate(pool, name, loadBalancerIps);
+            for (final InetAddress address : requested)
+            {
+                final String shown = IpAddresses.format(address);
+                if (!inPool(address))
+                {
+                    return Allocation.pending("AddressNotInPool", "requested address " + shown +
+                        " is in no --lb-ip-pool (" + pools() + ")");
+                }
+                if (!free(loadBalancerIps, address, name))
+                {
+                    return Allocation.pending("AddressInUse", "requested address " + shown + " is used by " +
+                        loadBalancerIps.get(address));
+                }
+            }
+            requested.forEach(address -> claim(loadBalancerIps, address, name));
+            return new Allocation(requested, "", "");
+        }
+        final List<InetAddress> addresses = new ArrayList<>();
+        final List<String> full = new ArrayList<>();
+        for (final IpFamily family : families(completed.buildSpec()))
+        {
+            boolean hasPool = false;
+            InetAddress address = null;
+            for (final Cidr pool : loadBalancerPools)
+            {
+                if (pool.family() == family && null == address)
+                {
+                    hasPool = true;
+                    address = allocate(pool, name, loadBalancerIps);
+                }
+            }
             if (null != address)
             {
-                return address;
+                addresses.add(address);
+            }
+            else if (hasPool)
+            {
+                full.add(familyName(family));
             }
         }
-        return null; // the pool is full: the Service stays pending
+        if (!addresses.isEmpty())
+        {
+            return new Allocation(addresses, "", "");
+        }
+        return full.isEmpty() ?
+            Allocation.pending("NoPoolForFamily", "no --lb-ip-pool of the Service's IP family " +
+                String.join("/", families(completed.buildSpec()).stream().map(ServiceAllocator::familyName).toList())) :
+            Allocation.pending("PoolExhausted", "every address of the " + String.join("/", full) +
+                " --lb-ip-pool (" + pools() + ") is taken");
+    }
+
+    private List<InetAddress> requestedLoadBalancerIps(final Service service, final NamespacedName name)
+    {
+        final Map<String, String> annotations = service.getMetadata().getAnnotations();
+        String text = null == annotations ? null : annotations.get(METALLB_ADDRESSES);
+        if (null == text && null != annotations)
+        {
+            text = annotations.get(METALLB_ADDRESSES_LEGACY);
+        }
+        if (null == text || text.isBlank())
+        {
+            text = service.getSpec().getLoadBalancerIP();
+        }
+        final List<InetAddress> addresses = new ArrayList<>();
+        if (null != text)
+        {
+            for (final String part : text.split(","))
+            {
+                if (!part.isBlank())
+                {
+                    try
+                    {
+                        addresses.add(IpAddresses.parse(part.trim()));
+                    }
+                    catch (final IllegalArgumentException ex)
+                    {
+                        throw new RejectedObjectException("Service", name, "spec.loadBalancerIP",
+                            "not an IP address: " + part.trim());
+                    }
+                }
+            }
+        }
+        return addresses;
+    }
+
+    /** spec.ipFamilies, else the family of the ClusterIP; IPv4 for a headless Service without either. */
+    private static List<IpFamily> families(final io.fabric8.kubernetes.api.model.ServiceSpec spec)
+    {
+        final List<IpFamily> families = new ArrayList<>();
+        if (null != spec.getIpFamilies())
+        {
+            for (final String family : spec.getIpFamilies())
+            {
+                families.add("IPv6".equals(family) ? IpFamily.IPV6 : IpFamily.IPV4);
+            }
+        }
+        if (families.isEmpty() && null != spec.getClusterIP() && spec.getClusterIP().contains(":"))
+        {
+            families.add(IpFamily.IPV6);
+        }
+        if (families.isEmpty())
+        {
+            families.add(IpFamily.IPV4);
+        }
+        return families;
+    }
+
+    private static String familyName(final IpFamily family)
+    {
+        return family == IpFamily.IPV4 ? "IPv4" : "IPv6";
+    }
+
+    private boolean inPool(final InetAddress address)
+    {
+        return loadBalancerPools.stream().anyMatch(pool -> pool.contains(address));
+    }
+
+    private String pools()
+    {
+        return String.join(", ", loadBalancerPools.stream().map(Cidr::toString).toList());
     }
 
     private int allocateNodePort(final NamespacedName name, final int portIndex)

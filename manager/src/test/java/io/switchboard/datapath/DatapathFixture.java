@@ -306,6 +306,20 @@ final class DatapathFixture implements AutoCloseable
         }
     }
 
+    /** Announces {@code address} on {@code ifindex}: sb_xdp answers ARP / NDP for it with {@code mac}. */
+    void announce(final InetAddress address, final int ifindex, final byte[] mac)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment key = arena.allocate(DatapathAbi.NEIGH_KEY);
+            DatapathAbi.writeAddress(key, offset(DatapathAbi.NEIGH_KEY, "addr"), address);
+            key.set(ValueLayout.JAVA_INT, offset(DatapathAbi.NEIGH_KEY, "ifindex"), ifindex);
+            final MemorySegment value = arena.allocate(DatapathAbi.NEIGH_VALUE);
+            MemorySegment.copy(mac, 0, value, ValueLayout.JAVA_BYTE, offset(DatapathAbi.NEIGH_VALUE, "mac"), 6);
+            object.map(DatapathAbi.NEIGH, DatapathAbi.NEIGH_SPEC).update(key, value, BpfMap.BPF_ANY);
+        }
+    }
+
     /** A per-service counter ({@code "packets"}, {@code "refused"}, …) summed over every CPU. */
     long svcCounter(final int svcId, final String counter)
     {

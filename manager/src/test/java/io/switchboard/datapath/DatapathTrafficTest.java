@@ -1,7 +1,6 @@
 package io.switchboard.datapath;
 
 import io.switchboard.bpf.BpfLink;
-import io.switchboard.bpf.BpfObject;
 import io.switchboard.bpf.CgroupHook;
 import io.switchboard.bpf.Interfaces;
 import io.switchboard.bpf.TcDirection;
@@ -65,8 +64,6 @@ class DatapathTrafficTest
     private static final int SVC_POD_UDP = 4;
     private static final int SVC_EMPTY = 5;
     /** The toolchain probe: its XDP program passes every packet while its drop list is empty. */
-    private static final String PASS_ALL_OBJECT = "bpf/probe.bpf.o";
-    private static final String PASS_ALL_PROGRAM = "probe_xdp";
 
     /** The datapath loaded, programmed and attached in a lab network; detached and unloaded on close. */
     private static final class Attached implements AutoCloseable
@@ -140,13 +137,8 @@ class DatapathTrafficTest
                     attached.links.add(link);
                 }
             }
-            // a veth hands XDP_TX frames (the refusals) only to a peer with NAPI on, i.e. with an XDP program
-            // or GRO; a NIC's wire has no such condition, so the client's end gets a program that passes all
-            final Host client = network.client();
-            final BpfObject passAll = BpfObject.openResource(PASS_ALL_OBJECT).load();
-            attached.links.add(passAll);
-            attached.links.add(client.call(() -> passAll.program(PASS_ALL_PROGRAM)
-                .attachXdp(Interfaces.index(client.interfaceName()), XdpMode.NATIVE)));
+            // the refusals are XDP_TX frames, which a veth hands only to an end with an XDP program
+            attached.links.add(PassAllXdp.attach(network.client()));
             if (fibRedirect)
             {
                 // a frame redirected into a veth is dropped unless the peer has NAPI on (GRO or an XDP program);
@@ -188,7 +180,7 @@ class DatapathTrafficTest
         }
         datapath.maglevTable(SVC_TCP, DatapathFixture.spread(251, 11, 12, 13));
         datapath.maglevTable(SVC_UDP, DatapathFixture.spread(251, 21, 22, 23));
-        // pod 0 is the client of this one: reaching itself through a service needs SNAT (README: hairpin)
+        // pod 0 is the client of this one and not a backend (a hairpin is MultiNodeTrafficTest's)
         datapath.maglevTable(SVC_POD_TCP, DatapathFixture.spread(251, 32, 33));
         datapath.maglevTable(SVC_POD_UDP, DatapathFixture.spread(251, 42, 43));
         for (final int[] svc : new int[][] {{SVC_TCP, PROTO_TCP}, {SVC_UDP, PROTO_UDP}})
