@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.agent.AgentProcess;
 import io.switchboard.bpf.Bpf;
 import io.switchboard.cli.GetCommand;
-import io.switchboard.datapath.PassAllXdp;
 import io.switchboard.model.Cidr;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
@@ -87,10 +86,8 @@ public final class DemoCommand implements Callable<Integer>
                 lab.startServer(i, POD_PORT);
             }
             // the client reaches ClusterIPs through the node, as traffic from outside a cluster does; the
-            // LoadBalancer pool is on its segment and needs no route (the node answers ARP for it, with
-            // XDP_TX frames, which a veth hands only to an end with an XDP program)
+            // LoadBalancer pool is on its segment and needs no route (the node answers ARP for it)
             lab.client().exec("ip", "route", "add", "10.96.0.0/12", "via", lab.node().address4().getHostAddress());
-            lab.closeWithNetwork(PassAllXdp.attach(lab.client()));
 
             out.printf("  client %s  ──  node %s (%s)  ──  %d pods %s%n", lab.client().address4().getHostAddress(),
                 lab.node().address4().getHostAddress(), lab.node().interfaceName(), pods,

@@ -2,7 +2,6 @@ package io.switchboard.agent;
 
 import io.switchboard.cli.SwitchboardCommand;
 import io.switchboard.netns.Host;
-import io.switchboard.datapath.PassAllXdp;
 import io.switchboard.demo.DemoCommand;
 import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
@@ -177,7 +176,6 @@ class CliAgentTest
         final List<io.fabric8.kubernetes.api.model.Service> services = DemoCommand.writeManifests(network, manifests);
         final Host node = network.node();
         network.client().exec("ip", "route", "add", "10.96.0.0/12", "via", node.address4().getHostAddress());
-        network.closeWithNetwork(PassAllXdp.attach(network.client())); // the LB pool is reached through ARP answers
         try (AgentProcess agent = AgentProcess.start(node, List.of("--node-name", DemoCommand.NODE,
             "--node-ip", "198.18.0.1", "--xdp-iface", "ext0", "--bpffs-dir", pins.resolve("agent").toString(),
             "--aeron-dir", aeronDirectory.toString(), "--state-dir", work.resolve("state").toString(),

@@ -2,7 +2,6 @@ package io.switchboard.agent;
 
 import io.fabric8.kubernetes.api.model.Service;
 import io.switchboard.cli.SwitchboardCommand;
-import io.switchboard.datapath.PassAllXdp;
 import io.switchboard.demo.DemoCommand;
 import io.switchboard.model.Cidr;
 import io.switchboard.model.NodePortRange;
@@ -79,7 +78,6 @@ class LoadBalancerPoolTest
         Files.writeString(manifests.resolve("web-v6.yaml"), ipv6LoadBalancer(network));
         final Host node = network.node();
         final Host client = network.client();
-        network.closeWithNetwork(PassAllXdp.attach(client)); // the node's ARP / NDP answers are XDP_TX frames
         agentPins = pins.resolve("agent");
         final List<String> arguments = List.of("--node-name", DemoCommand.NODE, "--node-ip", "198.18.0.1",
             "--xdp-iface", "ext0", "--bpffs-dir", agentPins.toString(),

@@ -137,8 +137,6 @@ class DatapathTrafficTest
                     attached.links.add(link);
                 }
             }
-            // the refusals are XDP_TX frames, which a veth hands only to an end with an XDP program
-            attached.links.add(PassAllXdp.attach(network.client()));
             if (fibRedirect)
             {
                 // a frame redirected into a veth is dropped unless the peer has NAPI on (GRO or an XDP program);

@@ -1,9 +1,5 @@
 package io.switchboard.netns;
 
-import io.switchboard.bpf.BpfObject;
-import io.switchboard.bpf.Interfaces;
-import io.switchboard.bpf.XdpMode;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -33,14 +29,10 @@ public final class LabCluster implements AutoCloseable
 {
     public static final String NODE_EXTERNAL_INTERFACE = LabNetwork.NODE_EXTERNAL_INTERFACE;
     private static final String BRIDGE = "br0";
-    /** Passes every frame (it only counts them); shipped with the agent's and the tests' class path. */
-    private static final String PASS_ALL_OBJECT = "bpf/probe.bpf.o";
-    private static final String PASS_ALL_PROGRAM = "probe_xdp";
 
     private final LabNamespaces lab = new LabNamespaces();
     private Host client;
     private String underlayNs;
-    private BpfObject passAll;
     private final List<Host> nodes = new ArrayList<>();
     private final List<List<Host>> pods = new ArrayList<>();
 
@@ -102,7 +94,6 @@ public final class LabCluster implements AutoCloseable
 
     private void build(final int nodeCount, final int podsPerNode)
     {
-        passAll = lab.closeFirst(BpfObject.openResource(PASS_ALL_OBJECT).load());
         underlayNs = lab.add("underlay");
         Shell.run("ip", "-n", underlayNs, "link", "add", BRIDGE, "type", "bridge", "stp_state", "0",
             "mcast_snooping", "0");
@@ -151,9 +142,7 @@ public final class LabCluster implements AutoCloseable
             "netns", namespace);
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "master", BRIDGE);
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "up");
-        // XDP_TX on the far end reaches this end only if this end runs an XDP program (see the class comment)
-        lab.closeFirst(NetworkNamespace.call(underlayNs, () -> passAll.program(PASS_ALL_PROGRAM)
-            .attachXdp(Interfaces.index(port), XdpMode.NATIVE)));
+        lab.passAllXdp(underlayNs, port); // XDP_TX on the far end reaches this end only so
         // frames on the underlay carry full checksums, as a NIC puts them on a wire: XDP sees only the
         // frame, and one it sends back out (XDP_TX) has lost the skb's checksum-offload state
         Shell.run("nsenter", "--net=/var/run/netns/" + namespace, "ethtool", "-K", interfaceName, "tx", "off");

@@ -1,5 +1,9 @@
 package io.switchboard.netns;
 
+import io.switchboard.bpf.BpfObject;
+import io.switchboard.bpf.Interfaces;
+import io.switchboard.bpf.XdpMode;
+
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -20,6 +24,7 @@ final class LabNamespaces implements AutoCloseable
     private final String prefix = Names.next();
     private final List<String> namespaces = new ArrayList<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private BpfObject passAll;
 
     /** Adds namespace {@code <prefix>-<role>} with loopback up and no duplicate address detection. */
     String add(final String role)
@@ -85,6 +90,23 @@ final class LabNamespaces implements AutoCloseable
     List<String> namespaces()
     {
         return Collections.unmodifiableList(namespaces);
+    }
+
+    /**
+     * Attaches a program that passes every frame ({@code probe_xdp} of {@code bpf/probe.bpf.o}, which only
+     * counts) to the veth end {@code interfaceName} in {@code namespace}: a veth wakes its peer for
+     * {@code XDP_TX} frames (a node's refusals and ARP / NDP answers) only when the peer runs an XDP
+     * program; with GRO alone they wait in its ring. A NIC's wire has no such condition; lab ends facing a
+     * node's XDP interface get this.
+     */
+    void passAllXdp(final String namespace, final String interfaceName)
+    {
+        if (null == passAll)
+        {
+            passAll = closeFirst(BpfObject.openResource("bpf/probe.bpf.o").load());
+        }
+        closeFirst(NetworkNamespace.call(namespace, () -> passAll.program("probe_xdp")
+            .attachXdp(Interfaces.index(interfaceName), XdpMode.NATIVE)));
     }
 
     <T extends AutoCloseable> T closeFirst(final T resource)

@@ -61,6 +61,7 @@ public final class LabNetwork implements AutoCloseable
         Shell.run("ip", "-n", clientNs, "addr", "add", "198.18.0.2/24", "dev", "eth0");
         Shell.run("ip", "-n", clientNs, "addr", "add", "fd00:18::2/64", "dev", "eth0", "nodad");
         Shell.run("ip", "-n", clientNs, "link", "set", "eth0", "up");
+        lab.passAllXdp(clientNs, "eth0"); // the node's XDP_TX frames (refusals, ARP / NDP answers) reach it only so
         Shell.run("ip", "-n", clientNs, "route", "add", "default", "via", "198.18.0.1");
         Shell.run("ip", "-n", clientNs, "-6", "route", "add", "default", "via", "fd00:18::1");
         client = new Host("client", clientNs, LabNamespaces.address("198.18.0.2"),
