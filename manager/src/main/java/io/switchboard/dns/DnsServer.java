@@ -274,8 +274,12 @@ public final class DnsServer implements AutoCloseable
     private Name outsideTarget(final Message query, final Message response)
     {
         final Record[] answer = response.getSectionArray(Section.ANSWER);
+        if (answer.length == 0 || null == query.getQuestion())
+        {
+            return null;
+        }
         final int qtype = query.getQuestion().getType();
-        if (answer.length == 0 || !(answer[answer.length - 1] instanceof CNAMERecord cname) ||
+        if ( !(answer[answer.length - 1] instanceof CNAMERecord cname) ||
             qtype == Type.CNAME || qtype == Type.ANY)
         {
             return null;
