@@ -148,6 +148,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             throw new RejectedUpdateException(ex.kind() + " " + ex.object(), ex.field(), ex.reason());
         }
+        if (null != allocator)
+        {
+            allocator.complete(service); // holds its ClusterIP: no Service without one is given it
+        }
         ownServices.add(NamespacedName.of(service));
         ownSlices.add(NamespacedName.of(slice));
         if (null != dns)
