@@ -10,9 +10,10 @@
  *   sb_tc_from_pod    tc ingress of the host side of each pod veth (packets leaving a pod):
  *                     replies of translated flows get their source restored to the frontend;
  *                     pod -> frontend packets not already translated by the socket hooks get DNAT.
+ *   sb_tc_from_ext    tc ingress of the external interface: replies of source-translated flows
+ *                     (backends on other nodes) back to their clients; translated frames XDP passed.
  *   sb_tc_to_client   tc, reverse translation only: egress of the host side of a pod veth (replies
- *                     from backends on other nodes coming back to a client pod), or ingress of the
- *                     external interface.
+ *                     from backends on other nodes coming back to a client pod).
  *   sb_sock_*         cgroup socket hooks for ClusterIP frontends (connect, sendmsg, recvmsg,
  *                     getpeername; IPv4 and IPv6).
  * Anything that is not for a frontend, or not a plain TCP/UDP packet, leaves exactly as it came.
@@ -32,6 +33,7 @@
 #include "sb_nat.h"
 #include "sb_reply.h"
 #include "sb_sock.h"
+#include "sb_snat.h"
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Shared by the packet programs                                                                   */
@@ -67,11 +69,35 @@ static __always_inline void sb_count_verdict(struct sb_svc_counters *counters, i
 }
 
 /*
- * Looks up the frontend of a parsed packet and decides; on FORWARD records the flow in conntrack.
- * Returns -1 when the packet is not for a frontend (pass it untouched), else the verdict.
+ * Records a flow balanced afresh (unless it was found in conntrack) and, when snat_mode asks it of
+ * this flow, claims its node source port. 0, or -1 when no port is free. A function of its own (not
+ * inlined): the entries it builds would not fit in the 512-byte stack beside the callers' own.
+ */
+static __noinline int sb_flow_record(const struct sb_pkt *pkt, struct sb_selection *sel, __u32 svc_id, __u64 now,
+				     int snat_mode)
+{
+	const struct sb_config *cfg = sb_config_get();
+	const union sb_addr *snat_node = sb_snat_source(cfg, pkt, sel, snat_mode);
+
+	if (sel->via != SB_VIA_CT)
+		sb_ct_create(pkt, &sel->backend, sel->backend_id, svc_id, now, !snat_node);
+	if (!snat_node)
+		return 0;
+	if (sb_snat_claim(pkt, sel, now)) {
+		sb_stat(SB_STAT_SNAT_EXHAUSTED);
+		return -1;
+	}
+	sb_stat(SB_STAT_SNAT);
+	return 0;
+}
+
+/*
+ * Looks up the frontend of a parsed packet and decides; on FORWARD records the flow in conntrack and,
+ * when snat_mode asks it of this flow, claims its node source port (sel->snat_port). Returns -1 when
+ * the packet is not for a frontend (pass it untouched), else the verdict.
  */
 static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb_selection *sel,
-					     struct sb_svc_counters **counters)
+					     struct sb_svc_counters **counters, int snat_mode)
 {
 	struct sb_svc_value svc;
 	struct sb_config *cfg;
@@ -92,8 +118,8 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 	cfg = sb_config_get();
 	now = bpf_ktime_get_ns();
 	verdict = sb_select(pkt, &svc, cfg, now, sel);
-	if (verdict == SB_VERDICT_FORWARD && sel->via != SB_VIA_CT)
-		sb_ct_create(pkt, &sel->backend, sel->backend_id, svc.svc_id, now);
+	if (verdict == SB_VERDICT_FORWARD && sb_flow_record(pkt, sel, svc.svc_id, now, snat_mode))
+		verdict = SB_VERDICT_DROP_OTHER;
 	sb_count_verdict(*counters, verdict, sel->via);
 	return verdict;
 }
@@ -152,7 +178,7 @@ static __always_inline int sb_xdp_refuse(struct xdp_md *ctx, const struct sb_pkt
  * egress MTU (the stack fragments or sends "fragmentation needed"), a TTL of 1 (the stack sends "time
  * exceeded"), BPF_PROG_TEST_RUN. Redirected frames bypass netfilter's PREROUTING and FORWARD chains.
  */
-static __always_inline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pkt, const union sb_addr *backend)
+static __noinline int sb_xdp_forward(struct xdp_md *ctx, const struct sb_pkt *pkt, const union sb_addr *backend)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -228,6 +254,7 @@ int sb_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sb_svc_counters *counters = NULL;
+	const union sb_addr *snat_node;
 	struct sb_selection sel;
 	struct sb_config *cfg;
 	struct sb_pkt pkt;
@@ -239,7 +266,7 @@ int sb_xdp(struct xdp_md *ctx)
 		sb_stat(SB_STAT_PASSED);
 		return XDP_PASS;
 	}
-	verdict = sb_service_decide(&pkt, &sel, &counters);
+	verdict = sb_service_decide(&pkt, &sel, &counters, SB_SNAT_REMOTE);
 	switch (verdict) {
 	case -1:
 		return XDP_PASS;
@@ -250,6 +277,19 @@ int sb_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 		cfg = sb_config_get();
+		if (sel.snat_port) {
+			/*
+			 * Source now a node address: the stack's input route would drop the frame as a martian,
+			 * so sb_tc_from_ext, next on this interface, routes it (bpf/README.md, Source translation).
+			 */
+			snat_node = sb_snat_node(cfg, pkt.family);
+			if (!snat_node || sb_nat_xdp(data, data_end, &pkt, SB_NAT_SRC, snat_node, sel.snat_port)) {
+				sb_stat(SB_STAT_NAT_FAILED);
+				SB_COUNT(counters, dropped_other);
+				return XDP_DROP;
+			}
+			return XDP_PASS;
+		}
 		if (cfg && (cfg->flags & SB_CFG_F_XDP_FIB_REDIRECT))
 			return sb_xdp_forward(ctx, &pkt, &sel.backend.addr);
 		return XDP_PASS;
@@ -284,7 +324,7 @@ static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt
  * Reverse translation of a reply; 1 if the packet was one (and was rewritten), 0 if not. The frontend
  * restored as the source is copied to *frontend when it is not NULL.
  */
-static __always_inline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt, union sb_addr *frontend)
+static __noinline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt, union sb_addr *frontend)
 {
 	union sb_addr addr;
 	__be16 port;
@@ -318,16 +358,16 @@ static __always_inline int sb_tc_dec_ttl(struct __sk_buff *skb, const struct sb_
 }
 
 /*
- * Sends a reverse-translated reply on its way without the kernel's input route. Its source is now the
- * frontend, which may be an address of this node (the node address of a NodePort; an LB IP or
- * externalIP bound locally): the input route drops a packet arriving from a pod with a local source
- * as a martian. So the reply is routed here, as forwarding would: a FIB lookup from the pod's link,
- * TTL decremented, redirect to the egress interface with neighbour resolution. When the lookup does
- * not give a forwarding route (local destination, no route, forwarding off; BPF_PROG_TEST_RUN, which
- * has no ingress interface) the stack decides.
+ * Sends a translated packet from src to dst on its way without the kernel's input route. Its source
+ * may now be an address of this node (the frontend of a reply: the node address of a NodePort, an LB
+ * IP or externalIP bound locally; the node address of a source-translated flow): the input route drops
+ * a packet arriving with a local source as a martian. So it is routed here, as forwarding would: a FIB
+ * lookup from the link it came in on, TTL decremented, redirect to the egress interface with
+ * neighbour resolution. When the lookup does not give a forwarding route (local destination, no
+ * route, forwarding off; BPF_PROG_TEST_RUN, which has no ingress interface) the stack decides.
  */
-static __always_inline int sb_tc_route_reply(struct __sk_buff *skb, const struct sb_pkt *pkt,
-					     const union sb_addr *frontend)
+static __noinline int sb_tc_route(struct __sk_buff *skb, const struct sb_pkt *pkt, const union sb_addr *src,
+				       const union sb_addr *dst)
 {
 	struct bpf_fib_lookup fib;
 	int ret;
@@ -338,12 +378,12 @@ static __always_inline int sb_tc_route_reply(struct __sk_buff *skb, const struct
 	fib.dport = pkt->dport;
 	if (pkt->family == SB_AF_INET) {
 		fib.family = SB_AF_INET;
-		fib.ipv4_src = frontend->w[3];
-		fib.ipv4_dst = pkt->dst.w[3];
+		fib.ipv4_src = src->w[3];
+		fib.ipv4_dst = dst->w[3];
 	} else {
 		fib.family = SB_AF_INET6;
-		sb_addr_copy((union sb_addr *)fib.ipv6_src, frontend->w);
-		sb_addr_copy((union sb_addr *)fib.ipv6_dst, pkt->dst.w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_src, src->w);
+		sb_addr_copy((union sb_addr *)fib.ipv6_dst, dst->w);
 	}
 	ret = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
@@ -371,20 +411,55 @@ static __always_inline int sb_tc_refuse(struct __sk_buff *skb, const struct sb_p
 	return bpf_redirect(skb->ifindex, 0);
 }
 
+/*
+ * A reply to a source-translated flow (backend -> node:port) becomes frontend -> client again and is
+ * routed on; 1 if the packet was one (the verdict is in *action), 0 if not.
+ */
+static __noinline int sb_tc_snat_reverse(struct __sk_buff *skb, const struct sb_pkt *pkt,
+					      const struct sb_config *cfg, int *action)
+{
+	const union sb_addr *node = sb_snat_node(cfg, pkt->family);
+	union sb_addr client, frontend;
+	struct sb_snat_value *v;
+	__be16 client_port, frontend_port;
+
+	if (!node || !sb_addr_eq(&pkt->dst, node))
+		return 0;
+	v = sb_snat_reply(pkt, cfg, bpf_ktime_get_ns());
+	if (!v)
+		return 0;
+	client = v->client;
+	frontend = v->frontend;
+	client_port = v->client_port;
+	frontend_port = v->frontend_port;
+	if (sb_nat_skb(skb, pkt, SB_NAT_SRC, &frontend, frontend_port) ||
+	    sb_nat_skb(skb, pkt, SB_NAT_DST, &client, client_port)) {
+		sb_stat(SB_STAT_NAT_FAILED);
+		*action = TC_ACT_SHOT;
+		return 1;
+	}
+	sb_stat(SB_STAT_SNAT_REVERSED);
+	*action = sb_tc_route(skb, pkt, &frontend, &client);
+	return 1;
+}
+
 SEC("tc")
 int sb_tc_from_pod(struct __sk_buff *skb)
 {
 	struct sb_svc_counters *counters = NULL;
+	const union sb_addr *snat_node;
 	union sb_addr frontend;
 	struct sb_selection sel;
 	struct sb_pkt pkt;
-	int verdict;
+	int verdict, action;
 
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
 	if (sb_tc_revnat(skb, &pkt, &frontend))
-		return sb_tc_route_reply(skb, &pkt, &frontend);
-	verdict = sb_service_decide(&pkt, &sel, &counters);
+		return sb_tc_route(skb, &pkt, &frontend, &pkt.dst);
+	if (sb_tc_snat_reverse(skb, &pkt, sb_config_get(), &action))
+		return action;
+	verdict = sb_service_decide(&pkt, &sel, &counters, SB_SNAT_HAIRPIN);
 	switch (verdict) {
 	case -1:
 		return TC_ACT_OK;
@@ -394,12 +469,45 @@ int sb_tc_from_pod(struct __sk_buff *skb)
 			SB_COUNT(counters, dropped_other);
 			return TC_ACT_SHOT;
 		}
-		return TC_ACT_OK;
+		if (!sel.snat_port)
+			return TC_ACT_OK;
+		/* hairpin: the pod balanced to itself gets the flow from the node, and answers it there */
+		snat_node = sb_snat_node(sb_config_get(), pkt.family);
+		if (!snat_node || sb_nat_skb(skb, &pkt, SB_NAT_SRC, snat_node, sel.snat_port)) {
+			sb_stat(SB_STAT_NAT_FAILED);
+			SB_COUNT(counters, dropped_other);
+			return TC_ACT_SHOT;
+		}
+		return sb_tc_route(skb, &pkt, snat_node, &sel.backend.addr);
 	case SB_VERDICT_REFUSE:
 		return sb_tc_refuse(skb, &pkt);
 	default:
 		return TC_ACT_SHOT;
 	}
+}
+
+/*
+ * tc ingress of the external interface, behind sb_xdp: the node's half of source translation.
+ * Replies of source-translated flows go back to their clients; translated forward frames sb_xdp
+ * handed on are routed to the backend's node.
+ */
+SEC("tc")
+int sb_tc_from_ext(struct __sk_buff *skb)
+{
+	struct sb_config *cfg;
+	const union sb_addr *node;
+	struct sb_pkt pkt;
+	int action;
+
+	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
+		return TC_ACT_OK;
+	cfg = sb_config_get();
+	if (sb_tc_snat_reverse(skb, &pkt, cfg, &action))
+		return action;
+	node = sb_snat_node(cfg, pkt.family);
+	if (node && sb_addr_eq(&pkt.src, node) && sb_snat_is_forward(&pkt))
+		return sb_tc_route(skb, &pkt, &pkt.src, &pkt.dst);
+	return TC_ACT_OK;
 }
 
 SEC("tc")

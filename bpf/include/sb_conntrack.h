@@ -164,11 +164,12 @@ static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *
 }
 
 /*
- * Records a balanced flow: the forward entry (backend) and the reply entry (frontend to restore).
- * Nothing is created for a TCP RST.
+ * Records a balanced flow: the forward entry (backend) and, unless its replies are found through
+ * sb_snat (a source-translated flow), the reply entry (frontend to restore). Nothing is created for a
+ * TCP RST.
  */
 static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct sb_backend *be, __u32 backend_id,
-					 __u32 svc_id, __u64 now)
+					 __u32 svc_id, __u64 now, int reply_entry)
 {
 	struct sb_ct_key key, reply_key;
 	struct sb_ct_value value = {};
@@ -187,6 +188,8 @@ static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct 
 	value.nat_addr = be->addr;
 	value.nat_port = be->port;
 	bpf_map_update_elem(&sb_ct, &key, &value, BPF_ANY);
+	if (!reply_entry)
+		return;
 
 	sb_ct_peer_key(&key, &be->addr, be->port, &reply_key);
 	value.nat_addr = pkt->dst;

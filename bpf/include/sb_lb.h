@@ -34,7 +34,8 @@ struct sb_selection {
 	struct sb_backend backend;
 	__u32 backend_id;
 	__u8 via;  /* enum sb_via */
-	__u8 pad[3];
+	__u8 pad;
+	__be16 snat_port; /* the flow leaves with the node's address and this port (sb_snat.h); 0 = not */
 };
 
 static __always_inline __u32 sb_rol32(__u32 x, int r)
@@ -234,7 +235,7 @@ static __always_inline int sb_balance(const struct sb_svc_value *svc, const stru
  * The whole per-packet decision for a packet to a frontend: source ranges, conntrack, affinity,
  * Maglev. On FORWARD, sel holds the backend and sel->via says how it was found.
  */
-static __always_inline int sb_select(const struct sb_pkt *pkt, const struct sb_svc_value *svc,
+static __noinline int sb_select(const struct sb_pkt *pkt, const struct sb_svc_value *svc,
 				     const struct sb_config *cfg, __u64 now, struct sb_selection *sel)
 {
 	struct sb_affinity_key aff_key;

@@ -24,7 +24,7 @@
 #include <linux/types.h>
 
 /* Layout version of this ABI; bump on any change to a struct below. */
-#define SB_ABI_VERSION 1
+#define SB_ABI_VERSION 2
 
 #define SB_AF_INET  2
 #define SB_AF_INET6 10
@@ -163,9 +163,12 @@ struct sb_ct_key {
  *  27  pad0          1
  *  28  backend_id    4  the backend this flow is pinned to
  *  32  svc_id        4
- *  36  pad1          4
+ *  36  snat_port     2  forward entry of a source-translated flow (see sb_snat): the node port its
+ *                       packets leave with, network order; 0 = the client's own address and port
+ *  38  pad1          2
  * A forward entry is used only while sb_backends[backend_id] still exists with the same address and
- * port; otherwise the flow is balanced again (a removed backend is never sent new packets).
+ * port; otherwise the flow is balanced again (a removed backend is never sent new packets). A
+ * source-translated flow has no REPLY entry: its replies are found through sb_snat.
  */
 struct sb_ct_value {
 	__u64 last_seen_ns;
@@ -175,7 +178,8 @@ struct sb_ct_value {
 	__u8 pad0;
 	__u32 backend_id;
 	__u32 svc_id;
-	__u32 pad1;
+	__be16 snat_port;
+	__u8 pad1[2];
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -239,14 +243,25 @@ struct sb_srcrange_key {
 #define SB_CT_TCP_CLOSING_S_DEFAULT     10
 #define SB_CT_UDP_S_DEFAULT             30
 
+/* Source ports of translated flows when sb_config leaves the range 0: above Linux's default
+ * ip_local_port_range (32768-60999), so the node's own connections never take the same tuple. */
+#define SB_SNAT_PORT_MIN_DEFAULT 61000
+#define SB_SNAT_PORT_MAX_DEFAULT 65535
+
 /*
- * Config value (key 0), 24 bytes.
+ * Config value (key 0), 64 bytes.
  *   0  maglev_seed            4  seed of the per-flow hash (the same on every node)
  *   4  ct_tcp_syn_s           4  idle timeout of a TCP flow that has only sent SYN(s)
  *   8  ct_tcp_established_s   4
  *  12  ct_tcp_closing_s       4  after FIN or RST
  *  16  ct_udp_s               4
  *  20  flags                  4  SB_CFG_F_*, below; other bits zero
+ *  24  snat_port_min          2  first source port of translated flows (host order; 0 = default)
+ *  26  snat_port_max          2  last one, inclusive (host order; 0 = default)
+ *  28  pad                    4  zero
+ *  32  node_addr4            16  this node's IPv4 address (v4-mapped): the source of translated IPv4
+ *                                flows; all zero = IPv4 flows are never source-translated
+ *  48  node_addr6            16  the same for IPv6
  */
 /* sb_config.flags */
 #define SB_CFG_F_XDP_FIB_REDIRECT (1U << 0) /* sb_xdp: after DNAT, route with bpf_fib_lookup and bpf_redirect
@@ -259,6 +274,61 @@ struct sb_config {
 	__u32 ct_tcp_closing_s;
 	__u32 ct_udp_s;
 	__u32 flags;
+	__u16 snat_port_min;
+	__u16 snat_port_max;
+	__u32 pad;
+	union sb_addr node_addr4;
+	union sb_addr node_addr6;
+};
+
+/* ---------------------------------------------------------------------------------------------- */
+/* sb_snat: LRU_HASH, source-translated flows, keyed by their replies                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+/*
+ * A flow from outside the node whose backend runs on another node (externalTrafficPolicy: Cluster),
+ * or a pod whose packet-path flow is balanced to itself (hairpin), leaves with this node's address
+ * and a port from the SNAT range as its source, as kube-proxy's masquerade does: the backend's reply
+ * then comes back here, where it is translated back to frontend -> client. The key is that reply as
+ * it is on the wire, so allocating a port is one BPF_NOEXIST insert: two live flows can never share
+ * (backend, node, port).
+ *
+ * Key, 40 bytes.
+ *   0  backend       16  backend address (v4-mapped for IPv4)
+ *  16  node          16  node address the flow was translated to
+ *  32  backend_port   2  network order
+ *  34  nat_port       2  the allocated source port, network order
+ *  36  proto          1
+ *  37  pad            3  zero
+ */
+struct sb_snat_key {
+	union sb_addr backend;
+	union sb_addr node;
+	__be16 backend_port;
+	__be16 nat_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/*
+ * Value, 48 bytes.
+ *   0  last_seen_ns   8  refreshed at most once a second by either direction; with flags and the
+ *                        conntrack timeouts of sb_config it says when the port is free again
+ *   8  client        16  the original source
+ *  24  frontend      16  the original destination
+ *  40  client_port    2  network order
+ *  42  frontend_port  2  network order
+ *  44  flags          1  SB_CT_F_* (TCP state, as in sb_ct)
+ *  45  pad            3  zero
+ */
+struct sb_snat_value {
+	__u64 last_seen_ns;
+	union sb_addr client;
+	union sb_addr frontend;
+	__be16 client_port;
+	__be16 frontend_port;
+	__u8 flags;
+	__u8 pad[3];
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -338,7 +408,10 @@ enum sb_stat {
 	SB_STAT_SOCK_REVNAT = 12,  /* socket hooks: recvmsg/getpeername translated back */
 	SB_STAT_SOCK_REFUSED = 13, /* socket hooks: refused with ECONNREFUSED */
 	SB_STAT_SVC_ID_RANGE = 14, /* a service value whose svc_id is outside sb_svc_stats */
-	SB_STAT_COUNT = 15,
+	SB_STAT_SNAT = 15,         /* flows given a node source port (new or retransmitted first packet) */
+	SB_STAT_SNAT_EXHAUSTED = 16, /* no free source port for a flow that needs one: dropped */
+	SB_STAT_SNAT_REVERSED = 17, /* replies of source-translated flows translated back */
+	SB_STAT_COUNT = 18,
 };
 
 /* Layout pins: the Java mirror relies on these exact sizes and offsets. */
@@ -360,11 +433,21 @@ SB_ASSERT_OFF(struct sb_ct_value, nat_addr, 8);
 SB_ASSERT_OFF(struct sb_ct_value, nat_port, 24);
 SB_ASSERT_OFF(struct sb_ct_value, backend_id, 28);
 SB_ASSERT_OFF(struct sb_ct_value, svc_id, 32);
+SB_ASSERT_OFF(struct sb_ct_value, snat_port, 36);
 SB_ASSERT_SIZE(struct sb_affinity_key, 24);
 SB_ASSERT_OFF(struct sb_affinity_key, client, 8);
 SB_ASSERT_SIZE(struct sb_affinity_value, 16);
 SB_ASSERT_SIZE(struct sb_srcrange_key, 24);
-SB_ASSERT_SIZE(struct sb_config, 24);
+SB_ASSERT_SIZE(struct sb_config, 64);
+SB_ASSERT_OFF(struct sb_config, snat_port_min, 24);
+SB_ASSERT_OFF(struct sb_config, node_addr4, 32);
+SB_ASSERT_OFF(struct sb_config, node_addr6, 48);
+SB_ASSERT_SIZE(struct sb_snat_key, 40);
+SB_ASSERT_OFF(struct sb_snat_key, backend_port, 32);
+SB_ASSERT_OFF(struct sb_snat_key, proto, 36);
+SB_ASSERT_SIZE(struct sb_snat_value, 48);
+SB_ASSERT_OFF(struct sb_snat_value, client_port, 40);
+SB_ASSERT_OFF(struct sb_snat_value, flags, 44);
 SB_ASSERT_SIZE(struct sb_sock_key, 32);
 SB_ASSERT_OFF(struct sb_sock_key, port, 24);
 SB_ASSERT_SIZE(struct sb_sock_value, 24);
@@ -415,6 +498,13 @@ struct {
 	__type(key, struct sb_ct_key);
 	__type(value, struct sb_ct_value);
 } sb_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sb_snat_key);
+	__type(value, struct sb_snat_value);
+} sb_snat SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

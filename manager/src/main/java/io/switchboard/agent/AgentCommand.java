@@ -41,6 +41,7 @@ import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -66,7 +67,8 @@ public final class AgentCommand implements Callable<Integer>
     private String nodeName;
 
     @Option(names = "--node-ip", description = "A node address NodePorts answer on (repeatable; default: "
-        + "the node's addresses).")
+        + "the node's addresses). The first of each family is also the source of flows translated to reach "
+        + "backends on other nodes: give the node's InternalIP first.")
     private List<InetAddress> nodeIps = new ArrayList<>();
 
     @Option(names = "--xdp-iface", description = "An external interface for the XDP program (repeatable).")
@@ -117,6 +119,11 @@ public final class AgentCommand implements Callable<Integer>
         description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
     private int maglevSeed;
 
+    @Option(names = "--snat-port-range", defaultValue = "61000-65535", paramLabel = "FIRST-LAST",
+        description = "Source ports of flows translated to reach backends on other nodes; keep it outside "
+            + "net.ipv4.ip_local_port_range and the NodePort range (default ${DEFAULT-VALUE}).")
+    private String snatPortRange;
+
     @Option(names = "--dns-listen", paramLabel = "ADDR:PORT", description = "Serve cluster DNS (UDP and TCP) on "
         + "this node address, e.g. 198.18.0.1:53; without it no DNS is served.")
     private String dnsListen;
@@ -154,6 +161,13 @@ public final class AgentCommand implements Callable<Integer>
                 new MaglevTableBuilder(hash, tableSizes()), tableSizes());
             resources.add(programmer);
             programmer.configure(maglevSeed, 0, 0, 0, 0);
+            final List<InetAddress> addresses = nodeIps.isEmpty() ? nodeAddresses() : nodeIps;
+            final int[] ports = portRange(snatPortRange);
+            final Inet4Address snat4 = firstOf(addresses, Inet4Address.class);
+            final Inet6Address snat6 = firstOf(addresses, Inet6Address.class);
+            programmer.configureSourceTranslation(snat4, snat6, ports[0], ports[1]);
+            log.accept("flows to backends on other nodes leave from " + (null == snat4 ? "-" : snat4.getHostAddress())
+                + " / " + (null == snat6 ? "-" : snat6.getHostAddress()) + ", ports " + ports[0] + "-" + ports[1]);
             if (datapath.adopted())
             {
                 log.accept("adopted pinned datapath state: " + programmer.adopt() + " frontends");
@@ -181,8 +195,7 @@ public final class AgentCommand implements Callable<Integer>
             final Subscription subscription = aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
                 ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
 
-            final ClusterModel model = new ClusterModel(ModelConfig.forNode(nodeName())
-                .withNodeIps(nodeIps.isEmpty() ? nodeAddresses() : nodeIps));
+            final ClusterModel model = new ClusterModel(ModelConfig.forNode(nodeName()).withNodeIps(addresses));
             final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, datapath,
                 new StateStore(stateDirectory, serialization), new LinkedHashSet<>(xdpInterfaces), log);
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
@@ -317,6 +330,42 @@ public final class AgentCommand implements Callable<Integer>
         {
             return "localhost";
         }
+    }
+
+    /** {@code FIRST-LAST} as two ports; one clear error naming the flag otherwise. */
+    static int[] portRange(final String range)
+    {
+        final String[] parts = range.split("-", -1);
+        try
+        {
+            if (2 == parts.length)
+            {
+                final int first = Integer.parseInt(parts[0].strip());
+                final int last = Integer.parseInt(parts[1].strip());
+                if (1 <= first && first <= last && last <= 65_535)
+                {
+                    return new int[] {first, last};
+                }
+            }
+        }
+        catch (final NumberFormatException ignored)
+        {
+            // reported below
+        }
+        throw new IllegalArgumentException("--snat-port-range " + range + ": want FIRST-LAST with "
+            + "1 <= FIRST <= LAST <= 65535");
+    }
+
+    private static <T extends InetAddress> T firstOf(final List<InetAddress> addresses, final Class<T> family)
+    {
+        for (final InetAddress address : addresses)
+        {
+            if (family.isInstance(address))
+            {
+                return family.cast(address);
+            }
+        }
+        return null;
     }
 
     /** The node's global addresses: every address of every interface but loopback and link-local ones. */

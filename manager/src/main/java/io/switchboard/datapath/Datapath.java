@@ -76,6 +76,7 @@ public final class Datapath implements AutoCloseable
                 .maxEntries(DatapathAbi.MAGLEV, sizes.serviceIds())
                 .maxEntries(DatapathAbi.SERVICE_STATS, sizes.serviceIds())
                 .maxEntries(DatapathAbi.CONNTRACK, sizes.conntrack())
+                .maxEntries(DatapathAbi.SNAT, sizes.conntrack())
                 .maxEntries(DatapathAbi.AFFINITY, sizes.affinity())
                 .maxEntries(DatapathAbi.SOCK_REVNAT, sizes.affinity())
                 .maxEntries(DatapathAbi.SOURCE_RANGES, sizes.sourceRanges());
@@ -135,9 +136,14 @@ public final class Datapath implements AutoCloseable
         return adopted;
     }
 
-    /** Attaches (or takes over) {@code sb_xdp} on an external interface; returns the mode in force. */
+    /**
+     * Attaches (or takes over) {@code sb_xdp} on an external interface, and {@code sb_tc_from_ext} to its
+     * tc ingress (replies of source-translated flows); returns the XDP mode in force, null when taken over.
+     */
     public XdpMode attachXdp(final String interfaceName)
     {
+        object.program(DatapathAbi.PROGRAM_TC_FROM_EXT)
+            .attachTc(Interfaces.index(interfaceName), TcDirection.INGRESS, TC_HANDLE, TC_PRIORITY);
         final BpfProgram program = object.program(DatapathAbi.PROGRAM_XDP);
         final Path pin = linksDirectory.resolve("xdp-" + interfaceName);
         if (Files.exists(pin))

@@ -23,7 +23,7 @@ import java.util.Map;
 public final class DatapathAbi
 {
     /** {@code SB_ABI_VERSION}: the layout version of the maps below. */
-    public static final int ABI_VERSION = 1;
+    public static final int ABI_VERSION = 2;
     /** The compiled datapath inside the agent's jar. */
     public static final String OBJECT_RESOURCE = "bpf/switchboard.bpf.o";
 
@@ -37,10 +37,12 @@ public final class DatapathAbi
     public static final String SOCK_REVNAT = "sb_sock_revnat";
     public static final String SERVICE_STATS = "sb_svc_stats";
     public static final String STATS = "sb_stats";
+    public static final String SNAT = "sb_snat";
 
     public static final String PROGRAM_XDP = "sb_xdp";
     public static final String PROGRAM_TC_FROM_POD = "sb_tc_from_pod";
     public static final String PROGRAM_TC_TO_CLIENT = "sb_tc_to_client";
+    public static final String PROGRAM_TC_FROM_EXT = "sb_tc_from_ext";
 
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
@@ -71,6 +73,9 @@ public final class DatapathAbi
      * {@code bpf_redirect}) instead of {@code XDP_PASS}. Needs NAPI on the receiving end of pod veths.
      */
     public static final int CFG_F_XDP_FIB_REDIRECT = 1;
+    /** {@code SB_SNAT_PORT_MIN_DEFAULT} / {@code SB_SNAT_PORT_MAX_DEFAULT}: above Linux's ephemeral ports. */
+    public static final int SNAT_PORT_MIN_DEFAULT = 61_000;
+    public static final int SNAT_PORT_MAX_DEFAULT = 65_535;
 
     /** Counters of {@code sb_svc_stats}, in field order. */
     public static final String[] SERVICE_COUNTERS = {"packets", "bytes", "new_flows", "ct_hits", "affinity_hits",
@@ -78,7 +83,7 @@ public final class DatapathAbi
     /** Indexes of {@code sb_stats}, {@code enum sb_stat}. */
     public static final String[] GLOBAL_COUNTERS = {"passed", "not_ip", "fragment", "ip_options", "ipv6_ext",
         "not_tcp_udp", "truncated", "no_service", "service", "revnat", "nat_failed", "sock_xlate", "sock_revnat",
-        "sock_refused", "svc_id_range"};
+        "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed"};
 
     /** A port in network byte order. */
     public static final ValueLayout.OfShort NET_PORT =
@@ -118,7 +123,8 @@ public final class DatapathAbi
         ValueLayout.JAVA_BYTE.withName("pad0"),
         ValueLayout.JAVA_INT.withName("backend_id"),
         ValueLayout.JAVA_INT.withName("svc_id"),
-        ValueLayout.JAVA_INT.withName("pad1")).withName("sb_ct_value");
+        NET_PORT.withName("snat_port"),
+        MemoryLayout.sequenceLayout(2, ValueLayout.JAVA_BYTE).withName("pad1")).withName("sb_ct_value");
     public static final StructLayout AFFINITY_KEY = MemoryLayout.structLayout(
         ValueLayout.JAVA_INT.withName("svc_id"),
         ValueLayout.JAVA_BYTE.withName("kind"),
@@ -138,7 +144,27 @@ public final class DatapathAbi
         ValueLayout.JAVA_INT.withName("ct_tcp_established_s"),
         ValueLayout.JAVA_INT.withName("ct_tcp_closing_s"),
         ValueLayout.JAVA_INT.withName("ct_udp_s"),
-        ValueLayout.JAVA_INT.withName("flags")).withName("sb_config");
+        ValueLayout.JAVA_INT.withName("flags"),
+        ValueLayout.JAVA_SHORT.withName("snat_port_min"),
+        ValueLayout.JAVA_SHORT.withName("snat_port_max"),
+        ValueLayout.JAVA_INT.withName("pad"),
+        ADDRESS.withName("node_addr4"),
+        ADDRESS.withName("node_addr6")).withName("sb_config");
+    public static final StructLayout SNAT_KEY = MemoryLayout.structLayout(
+        ADDRESS.withName("backend"),
+        ADDRESS.withName("node"),
+        NET_PORT.withName("backend_port"),
+        NET_PORT.withName("nat_port"),
+        ValueLayout.JAVA_BYTE.withName("proto"),
+        MemoryLayout.sequenceLayout(3, ValueLayout.JAVA_BYTE).withName("pad")).withName("sb_snat_key");
+    public static final StructLayout SNAT_VALUE = MemoryLayout.structLayout(
+        ValueLayout.JAVA_LONG.withName("last_seen_ns"),
+        ADDRESS.withName("client"),
+        ADDRESS.withName("frontend"),
+        NET_PORT.withName("client_port"),
+        NET_PORT.withName("frontend_port"),
+        ValueLayout.JAVA_BYTE.withName("flags"),
+        MemoryLayout.sequenceLayout(3, ValueLayout.JAVA_BYTE).withName("pad")).withName("sb_snat_value");
     public static final StructLayout SOCK_KEY = MemoryLayout.structLayout(
         ValueLayout.JAVA_LONG.withName("cookie"),
         ADDRESS.withName("addr"),
@@ -167,7 +193,8 @@ public final class DatapathAbi
     public static final MapSpec CONNTRACK_SPEC = new MapSpec(MapType.LRU_HASH, 40, 40);
     public static final MapSpec AFFINITY_SPEC = new MapSpec(MapType.LRU_HASH, 24, 16);
     public static final MapSpec SOURCE_RANGES_SPEC = new MapSpec(MapType.LPM_TRIE, 24, 1);
-    public static final MapSpec CONFIG_SPEC = new MapSpec(MapType.ARRAY, 4, 24);
+    public static final MapSpec CONFIG_SPEC = new MapSpec(MapType.ARRAY, 4, 64);
+    public static final MapSpec SNAT_SPEC = new MapSpec(MapType.LRU_HASH, 40, 48);
     public static final MapSpec SOCK_REVNAT_SPEC = new MapSpec(MapType.LRU_HASH, 32, 24);
     public static final MapSpec SERVICE_STATS_SPEC = new MapSpec(MapType.PERCPU_ARRAY, 4, 72);
     public static final MapSpec STATS_SPEC = new MapSpec(MapType.PERCPU_ARRAY, 4, 8);
@@ -183,10 +210,12 @@ public final class DatapathAbi
         Map.entry(CONFIG, CONFIG_SPEC),
         Map.entry(SOCK_REVNAT, SOCK_REVNAT_SPEC),
         Map.entry(SERVICE_STATS, SERVICE_STATS_SPEC),
-        Map.entry(STATS, STATS_SPEC));
+        Map.entry(STATS, STATS_SPEC),
+        Map.entry(SNAT, SNAT_SPEC));
 
     private static final StructLayout[] STRUCTS = {SVC_KEY, SVC_VALUE, BACKEND, CT_KEY, CT_VALUE, AFFINITY_KEY,
-        AFFINITY_VALUE, SOURCE_RANGE_KEY, CONFIG_VALUE, SOCK_KEY, SOCK_VALUE, SERVICE_COUNTERS_VALUE};
+        AFFINITY_VALUE, SOURCE_RANGE_KEY, CONFIG_VALUE, SOCK_KEY, SOCK_VALUE, SERVICE_COUNTERS_VALUE, SNAT_KEY,
+        SNAT_VALUE};
 
     private DatapathAbi()
     {

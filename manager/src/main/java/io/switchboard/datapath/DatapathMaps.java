@@ -117,6 +117,11 @@ public final class DatapathMaps implements AutoCloseable
         return get(DatapathAbi.STATS);
     }
 
+    public BpfMap snat()
+    {
+        return get(DatapathAbi.SNAT);
+    }
+
     @Override
     public void close()
     {

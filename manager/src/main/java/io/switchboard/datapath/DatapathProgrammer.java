@@ -20,6 +20,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -185,6 +187,7 @@ public final class DatapathProgrammer implements AutoCloseable
     private final MemorySegment svcKey = arena.allocate(SVC_KEY);
     private final MemorySegment svcValue = arena.allocate(SVC_VALUE);
     private final MemorySegment u32Key = arena.allocate(ValueLayout.JAVA_INT);
+    private final MemorySegment config = arena.allocate(DatapathAbi.CONFIG_VALUE);
     private final MemorySegment u32Value = arena.allocate(ValueLayout.JAVA_INT);
     private final MemorySegment backendValue = arena.allocate(BACKEND);
     private final MemorySegment rangeKey = arena.allocate(SOURCE_RANGE_KEY);
@@ -216,13 +219,47 @@ public final class DatapathProgrammer implements AutoCloseable
     public void configure(final int maglevSeed, final int tcpSynSeconds, final int tcpEstablishedSeconds,
         final int tcpClosingSeconds, final int udpSeconds)
     {
-        final MemorySegment config = arena.allocate(DatapathAbi.CONFIG_VALUE);
         config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "maglev_seed"), maglevSeed);
         config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_syn_s"), tcpSynSeconds);
         config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_established_s"),
             tcpEstablishedSeconds);
         config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_closing_s"), tcpClosingSeconds);
         config.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_udp_s"), udpSeconds);
+        writeConfig();
+    }
+
+    /**
+     * Writes this node's source-translation settings: the address translated flows leave with, per
+     * family (null: flows of that family keep the client's address), and the range of source ports.
+     */
+    public void configureSourceTranslation(final Inet4Address node4, final Inet6Address node6, final int portMin,
+        final int portMax)
+    {
+        if (portMin < 1 || portMax > 65_535 || portMin > portMax)
+        {
+            throw new IllegalArgumentException("SNAT port range " + portMin + "-" + portMax
+                + ": want 1 <= first <= last <= 65535");
+        }
+        config.set(ValueLayout.JAVA_SHORT, offset(DatapathAbi.CONFIG_VALUE, "snat_port_min"), (short)portMin);
+        config.set(ValueLayout.JAVA_SHORT, offset(DatapathAbi.CONFIG_VALUE, "snat_port_max"), (short)portMax);
+        writeNodeAddress(offset(DatapathAbi.CONFIG_VALUE, "node_addr4"), node4);
+        writeNodeAddress(offset(DatapathAbi.CONFIG_VALUE, "node_addr6"), node6);
+        writeConfig();
+    }
+
+    /** A node address of the config, or all zero (none). */
+    private void writeNodeAddress(final long offset, final InetAddress address)
+    {
+        if (null == address)
+        {
+            config.asSlice(offset, 16).fill((byte)0);
+            return;
+        }
+        DatapathAbi.writeAddress(config, offset, address);
+    }
+
+    private void writeConfig()
+    {
         u32Key.set(ValueLayout.JAVA_INT, 0, 0);
         maps.config().update(u32Key, config, BpfMap.BPF_ANY);
     }

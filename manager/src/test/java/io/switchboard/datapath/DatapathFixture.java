@@ -80,6 +80,7 @@ final class DatapathFixture implements AutoCloseable
             .maxEntries(DatapathAbi.MAGLEV, MAX_SERVICES)
             .maxEntries(DatapathAbi.SERVICE_STATS, MAX_SERVICES)
             .maxEntries(DatapathAbi.CONNTRACK, 16384)
+            .maxEntries(DatapathAbi.SNAT, 16384)
             .maxEntries(DatapathAbi.AFFINITY, 1024)
             .maxEntries(DatapathAbi.SOURCE_RANGES, 64)
             .maxEntries(DatapathAbi.SOCK_REVNAT, 1024)
@@ -95,17 +96,61 @@ final class DatapathFixture implements AutoCloseable
         }
     }
 
-    /** Writes the config: the seed, default timeouts and {@code flags} ({@code CFG_F_*}). */
+    /** Writes the config: the seed, default timeouts and {@code flags} ({@code CFG_F_*}); no source translation. */
     void configFlags(final int flags)
+    {
+        writeConfig(flags, 0, null, null, 0, 0);
+    }
+
+    /**
+     * Writes the config with source translation: the node addresses translated flows leave with, their
+     * port range and the TCP timeout after FIN/RST (0 = the default 10 s).
+     */
+    void sourceTranslation(final InetAddress node4, final InetAddress node6, final int portMin, final int portMax,
+        final int tcpClosingSeconds)
+    {
+        writeConfig(0, tcpClosingSeconds, node4, node6, portMin, portMax);
+    }
+
+    private void writeConfig(final int flags, final int tcpClosingSeconds, final InetAddress node4,
+        final InetAddress node6, final int portMin, final int portMax)
     {
         try (BpfMap config = object.map(DatapathAbi.CONFIG, DatapathAbi.CONFIG_SPEC); Arena arena = Arena.ofConfined())
         {
             final MemorySegment value = arena.allocate(DatapathAbi.CONFIG_VALUE);
             value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "maglev_seed"), MAGLEV_SEED);
-            // the timeouts stay 0: the datapath's defaults (TCP 60 s / 6 h / 10 s, UDP 30 s)
+            // other timeouts stay 0: the datapath's defaults (TCP 60 s / 6 h / 10 s, UDP 30 s)
+            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "ct_tcp_closing_s"), tcpClosingSeconds);
             value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "flags"), flags);
+            value.set(ValueLayout.JAVA_SHORT, offset(DatapathAbi.CONFIG_VALUE, "snat_port_min"), (short)portMin);
+            value.set(ValueLayout.JAVA_SHORT, offset(DatapathAbi.CONFIG_VALUE, "snat_port_max"), (short)portMax);
+            if (null != node4)
+            {
+                DatapathAbi.writeAddress(value, offset(DatapathAbi.CONFIG_VALUE, "node_addr4"), node4);
+            }
+            if (null != node6)
+            {
+                DatapathAbi.writeAddress(value, offset(DatapathAbi.CONFIG_VALUE, "node_addr6"), node6);
+            }
             config.update(arena.allocateFrom(ValueLayout.JAVA_INT, 0), value, BpfMap.BPF_ANY);
         }
+    }
+
+    /** The source ports held in {@code sb_snat}, one per entry, host order. */
+    List<Integer> snatPorts()
+    {
+        final List<Integer> ports = new ArrayList<>();
+        try (BpfMap snat = object.map(DatapathAbi.SNAT, DatapathAbi.SNAT_SPEC); Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment key = arena.allocate(DatapathAbi.SNAT_KEY);
+            MemorySegment previous = null;
+            while (snat.nextKey(previous, key))
+            {
+                ports.add(Short.toUnsignedInt(key.get(DatapathAbi.NET_PORT, offset(DatapathAbi.SNAT_KEY, "nat_port"))));
+                previous = arena.allocate(DatapathAbi.SNAT_KEY).copyFrom(key);
+            }
+        }
+        return ports;
     }
 
     BpfObject object()
@@ -131,6 +176,11 @@ final class DatapathFixture implements AutoCloseable
     BpfProgram tcToClient()
     {
         return object.program(DatapathAbi.PROGRAM_TC_TO_CLIENT);
+    }
+
+    BpfProgram tcFromExt()
+    {
+        return object.program(DatapathAbi.PROGRAM_TC_FROM_EXT);
     }
 
     /**

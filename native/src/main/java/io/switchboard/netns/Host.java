@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * One network namespace of a {@link LabNetwork}: the client, the node or a pod. Code passed to
+ * One network namespace of a {@link LabNetwork} or a {@link LabCluster}: the client, a node or a pod. Code passed to
  * {@link #call} runs inside it; sockets opened there stay in it.
  */
 public final class Host
@@ -28,7 +28,7 @@ public final class Host
         this.interfaceName = interfaceName;
     }
 
-    /** "client", "node" or "pod-N". */
+    /** "client", "node" or "pod-N" ({@link LabNetwork}); "client", "nodeN" or "nodeN-podJ" ({@link LabCluster}). */
     public String role()
     {
         return role;

@@ -1,7 +1,5 @@
 package io.switchboard.netns;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -23,25 +21,20 @@ import java.util.List;
 public final class LabNetwork implements AutoCloseable
 {
     public static final String NODE_EXTERNAL_INTERFACE = "ext0";
-    private static final String POD_GATEWAY4 = "169.254.1.1";
-    private static final String POD_GATEWAY6 = "fe80::1";
 
-    private final String prefix;
-    private final List<String> namespaces = new ArrayList<>();
+    private final LabNamespaces lab = new LabNamespaces();
     private Host client;
     private Host node;
     private final List<Host> pods = new ArrayList<>();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
 
-    private LabNetwork(final String prefix)
+    private LabNetwork()
     {
-        this.prefix = prefix;
     }
 
     /** Builds a client, a node and {@code podCount} pods. */
     public static LabNetwork create(final int podCount)
     {
-        final LabNetwork network = new LabNetwork(Names.next());
+        final LabNetwork network = new LabNetwork();
         try
         {
             network.build(podCount);
@@ -54,24 +47,11 @@ public final class LabNetwork implements AutoCloseable
         }
     }
 
-    private String addNamespace(final String role)
-    {
-        final String name = prefix + "-" + role;
-        Shell.run("ip", "netns", "add", name);
-        namespaces.add(name);
-        // no duplicate address detection: addresses are usable at once
-        Shell.run("nsenter", "--net=/var/run/netns/" + name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
-            "net.ipv6.conf.default.accept_dad=0");
-        Shell.run("ip", "-n", name, "link", "set", "lo", "up");
-        return name;
-    }
-
     private void build(final int podCount)
     {
-        final String clientNs = addNamespace("client");
-        final String nodeNs = addNamespace("node");
-        Shell.run("nsenter", "--net=/var/run/netns/" + nodeNs, "sysctl", "-qw", "net.ipv4.ip_forward=1",
-            "net.ipv6.conf.all.forwarding=1");
+        final String clientNs = lab.add("client");
+        final String nodeNs = lab.add("node");
+        LabNamespaces.forwarding(nodeNs);
 
         Shell.run("ip", "-n", nodeNs, "link", "add", NODE_EXTERNAL_INTERFACE, "type", "veth",
             "peer", "name", "eth0", "netns", clientNs);
@@ -83,41 +63,15 @@ public final class LabNetwork implements AutoCloseable
         Shell.run("ip", "-n", clientNs, "link", "set", "eth0", "up");
         Shell.run("ip", "-n", clientNs, "route", "add", "default", "via", "198.18.0.1");
         Shell.run("ip", "-n", clientNs, "-6", "route", "add", "default", "via", "fd00:18::1");
-        client = new Host("client", clientNs, address("198.18.0.2"), address("fd00:18::2"), "eth0");
-        node = new Host("node", nodeNs, address("198.18.0.1"), address("fd00:18::1"), NODE_EXTERNAL_INTERFACE);
+        client = new Host("client", clientNs, LabNamespaces.address("198.18.0.2"),
+            LabNamespaces.address("fd00:18::2"), "eth0");
+        node = new Host("node", nodeNs, LabNamespaces.address("198.18.0.1"), LabNamespaces.address("fd00:18::1"),
+            NODE_EXTERNAL_INTERFACE);
 
         for (int i = 0; i < podCount; i++)
         {
-            final String podNs = addNamespace("pod" + i);
-            final String nodeSide = "pod" + i;
-            final String pod4 = "198.19.0." + (10 + i);
-            final String pod6 = "fd00:19::" + Integer.toHexString(10 + i);
-            Shell.run("ip", "-n", nodeNs, "link", "add", nodeSide, "type", "veth", "peer", "name", "eth0",
-                "netns", podNs);
-            Shell.run("ip", "-n", nodeNs, "addr", "add", POD_GATEWAY4 + "/32", "dev", nodeSide);
-            Shell.run("ip", "-n", nodeNs, "addr", "add", POD_GATEWAY6 + "/64", "dev", nodeSide, "nodad");
-            Shell.run("ip", "-n", nodeNs, "link", "set", nodeSide, "up");
-            Shell.run("ip", "-n", nodeNs, "route", "add", pod4 + "/32", "dev", nodeSide);
-            Shell.run("ip", "-n", nodeNs, "-6", "route", "add", pod6 + "/128", "dev", nodeSide);
-            Shell.run("ip", "-n", podNs, "addr", "add", pod4 + "/32", "dev", "eth0");
-            Shell.run("ip", "-n", podNs, "addr", "add", pod6 + "/128", "dev", "eth0", "nodad");
-            Shell.run("ip", "-n", podNs, "link", "set", "eth0", "up");
-            Shell.run("ip", "-n", podNs, "route", "add", POD_GATEWAY4, "dev", "eth0", "scope", "link");
-            Shell.run("ip", "-n", podNs, "route", "add", "default", "via", POD_GATEWAY4, "dev", "eth0");
-            Shell.run("ip", "-n", podNs, "-6", "route", "add", "default", "via", POD_GATEWAY6, "dev", "eth0");
-            pods.add(new Host("pod-" + i, podNs, address(pod4), address(pod6), "eth0"));
-        }
-    }
-
-    private static InetAddress address(final String literal)
-    {
-        try
-        {
-            return InetAddress.getByName(literal);
-        }
-        catch (final UnknownHostException ex)
-        {
-            throw new IllegalArgumentException(literal, ex);
+            pods.add(lab.addPod(nodeNs, podInterface(i), "pod-" + i, "198.19.0." + (10 + i),
+                "fd00:19::" + Integer.toHexString(10 + i)));
         }
     }
 
@@ -150,53 +104,24 @@ public final class LabNetwork implements AutoCloseable
     /** Every namespace this network made. */
     public List<String> namespaces()
     {
-        return Collections.unmodifiableList(namespaces);
+        return lab.namespaces();
     }
 
     /** Starts an echo server in pod {@code index} that is stopped when the network closes. */
     public PodServer startServer(final int index, final int port)
     {
-        final Host pod = pods.get(index);
-        final PodServer server = PodServer.start(pod, port);
-        closeables.add(server);
-        return server;
+        return lab.closeFirst(PodServer.start(pods.get(index), port));
     }
 
     /** Closes {@code resource} (a server, an agent) before the namespaces go. */
     public <T extends AutoCloseable> T closeWithNetwork(final T resource)
     {
-        closeables.add(resource);
-        return resource;
+        return lab.closeFirst(resource);
     }
 
     @Override
     public void close()
     {
-        final List<String> failures = new ArrayList<>();
-        for (int i = closeables.size() - 1; i >= 0; i--)
-        {
-            try
-            {
-                closeables.get(i).close();
-            }
-            catch (final Exception ex)
-            {
-                failures.add(ex.toString());
-            }
-        }
-        closeables.clear();
-        for (final String namespace : namespaces)
-        {
-            final Shell.Result result = Shell.tryRun("ip", "netns", "del", namespace);
-            if (result.exitCode() != 0)
-            {
-                failures.add("ip netns del " + namespace + ": " + result.output().strip());
-            }
-        }
-        namespaces.clear();
-        if (!failures.isEmpty())
-        {
-            throw new IllegalStateException("cleaning up " + prefix + ": " + String.join("; ", failures));
-        }
+        lab.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.testing;
 
+import io.switchboard.netns.LabCluster;
 import io.switchboard.netns.LabNetwork;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -73,7 +74,7 @@ public final class KernelTestExtension
     public boolean supportsParameter(final ParameterContext parameter, final ExtensionContext context)
     {
         final Class<?> type = parameter.getParameter().getType();
-        return type == LabNetwork.class || type == PinDirectory.class || type == TestCgroup.class;
+        return type == LabNetwork.class || type == LabCluster.class || type == PinDirectory.class || type == TestCgroup.class;
     }
 
     @Override
@@ -85,6 +86,11 @@ public final class KernelTestExtension
         {
             final Pods pods = parameter.findAnnotation(Pods.class).orElse(null);
             resource = LabNetwork.create(null == pods ? 3 : pods.value());
+        }
+        else if (type == LabCluster.class)
+        {
+            final Cluster cluster = parameter.findAnnotation(Cluster.class).orElse(null);
+            resource = null == cluster ? LabCluster.create(2, 2) : LabCluster.create(cluster.nodes(), cluster.podsPerNode());
         }
         else if (type == PinDirectory.class)
         {

@@ -1,6 +1,7 @@
 package io.switchboard.testing;
 
 import io.switchboard.netns.Host;
+import io.switchboard.netns.LabCluster;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
@@ -22,7 +23,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
-/** The harness itself: the namespaces carry real traffic, and nothing a test made outlives it. */
+/** The harness itself: the namespaces carry real traffic, and nothing a test made outlives it (clusters included). */
 @KernelTest
 class LabNetworkTest
 {
@@ -71,7 +72,7 @@ class LabNetworkTest
             .testEvents();
 
         results.assertStatistics(stats -> stats.started(2).succeeded(1).failed(1));
-        assertThat(FailingInsideResources.made).hasSize(2);
+        assertThat(FailingInsideResources.made).hasSize(3);
         assertThat(namespaces()).isEqualTo(namespacesBefore);
         assertThat(list(Path.of("/sys/fs/bpf"))).isEqualTo(pinsBefore);
         assertThat(list(Cgroups.unifiedMount())).isEqualTo(cgroupsBefore);
@@ -105,8 +106,10 @@ class LabNetworkTest
         static final List<String> made = new ArrayList<>();
 
         @Test
-        void passes(@Pods(1) final LabNetwork network, final PinDirectory pins, final TestCgroup cgroup)
+        void passes(@Pods(1) final LabNetwork network, final PinDirectory pins, final TestCgroup cgroup,
+            @Cluster(nodes = 2, podsPerNode = 1) final LabCluster cluster)
         {
+            cgroup.child("node0");
             try (BpfMap map = BpfMap.create("sb_pin_probe", new MapSpec(MapType.ARRAY, 4, 4), 1))
             {
                 map.pin(pins.resolve("pinned"));
@@ -115,8 +118,11 @@ class LabNetworkTest
         }
 
         @Test
-        void fails(@Pods(1) final LabNetwork network, final PinDirectory pins, final TestCgroup cgroup)
+        void fails(@Pods(1) final LabNetwork network, final PinDirectory pins, final TestCgroup cgroup,
+            @Cluster(nodes = 2, podsPerNode = 1) final LabCluster cluster)
         {
+            cgroup.child("node0");
+            made.add(cluster.namespaces().get(0));
             made.add(network.namespaces().get(0));
             throw new AssertionError("deliberate failure: its resources must still be removed");
         }

@@ -18,6 +18,7 @@ public final class TestCgroup implements AutoCloseable
 {
     private final Path path;
     private final List<Process> processes = new ArrayList<>();
+    private final List<TestCgroup> children = new ArrayList<>();
 
     private TestCgroup(final Path path)
     {
@@ -49,6 +50,26 @@ public final class TestCgroup implements AutoCloseable
     }
 
     /**
+     * A cgroup below this one (e.g. one per node of a {@link io.switchboard.netns.LabCluster}, so each
+     * node's socket hooks apply only to its own processes), removed with this one.
+     */
+    public TestCgroup child(final String name)
+    {
+        final Path child = path.resolve(name);
+        try
+        {
+            Files.createDirectory(child);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        final TestCgroup cgroup = new TestCgroup(child);
+        children.add(cgroup);
+        return cgroup;
+    }
+
+    /**
      * Starts {@code command} inside this cgroup and, when {@code host} is not null, inside its network
      * namespace. The process joins the cgroup before it executes the command.
      */
@@ -76,6 +97,10 @@ public final class TestCgroup implements AutoCloseable
     @Override
     public void close()
     {
+        for (final TestCgroup child : children)
+        {
+            child.close();
+        }
         for (final Process process : processes)
         {
             process.destroyForcibly();
