@@ -18,6 +18,10 @@ import io.switchboard.control.codecs.SourceKind;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
 import io.switchboard.datapath.DatapathReader;
+import io.switchboard.dns.DnsCatalog;
+import io.switchboard.dns.DnsMetrics;
+import io.switchboard.dns.DnsServer;
+import io.switchboard.dns.DnsServiceObjects;
 import io.switchboard.maglev.MaglevHash;
 import io.switchboard.maglev.MaglevTableBuilder;
 import io.switchboard.maglev.TableSizes;
@@ -40,6 +44,7 @@ import picocli.CommandLine.Option;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.file.Path;
@@ -119,6 +124,26 @@ public final class AgentCommand implements Callable<Integer>
             + "net.ipv4.ip_local_port_range and the NodePort range (default ${DEFAULT-VALUE}).")
     private String snatPortRange;
 
+    @Option(names = "--dns-listen", paramLabel = "ADDR:PORT", description = "Serve cluster DNS (UDP and TCP) on "
+        + "this node address, e.g. 198.18.0.1:53; without it no DNS is served.")
+    private String dnsListen;
+
+    @Option(names = "--cluster-domain", defaultValue = "cluster.local",
+        description = "The DNS zone of Services and Pods (default ${DEFAULT-VALUE}).")
+    private String clusterDomain;
+
+    @Option(names = "--dns-upstream", paramLabel = "ADDR:PORT", description = "Where names outside the cluster "
+        + "domain are forwarded; without it they get REFUSED.")
+    private String dnsUpstream;
+
+    @Option(names = "--dns-service-ip", description = "The ClusterIP of the DNS Service the agent contributes "
+        + "(kube-system/kube-dns, 53/UDP and 53/TCP to --dns-listen on this node), e.g. 10.96.0.10; the "
+        + "kubelet's clusterDNS.")
+    private InetAddress dnsServiceIp;
+
+    /** Seconds DNS answers may be cached (CoreDNS's default TTL). */
+    static final long DNS_TTL_SECONDS = 5;
+
     @Override
     public Integer call() throws Exception
     {
@@ -175,14 +200,38 @@ public final class AgentCommand implements Callable<Integer>
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
             agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
                 loadBalancerPools.stream().map(Cidr::parse).toList()));
+            final DnsCatalog dns = null == dnsListen ? null : new DnsCatalog(clusterDomain, DNS_TTL_SECONDS);
+            final DnsMetrics dnsMetrics = new DnsMetrics();
+            final InetSocketAddress dnsAddress = null == dnsListen ? null : dnsListenAddress();
+            if (null != dns)
+            {
+                agent.dns(dns);
+                if (null != dnsServiceIp)
+                {
+                    final DnsServiceObjects objects = DnsServiceObjects.of(dnsServiceIp, dnsAddress, nodeName());
+                    agent.contribute(objects.service(), objects.slice());
+                }
+            }
             // with an API server, adoption ends with its first complete snapshot: only then is it known
             // which pinned services no longer exist
             agent.restore(null == kubeconfig ? null : SourceKind.KUBERNETES);
+            if (null != dns)
+            {
+                resources.add(DnsServer.start(dnsAddress, dns::zone, null == dnsUpstream ? null :
+                    AgentHttpServer.parseAddress("--dns-upstream", dnsUpstream), dnsMetrics, log));
+                log.accept("DNS for " + clusterDomain + " on " + dnsListen + (null == dnsServiceIp ? "" :
+                    " (Service kube-system/kube-dns at " + dnsServiceIp.getHostAddress() + ")") +
+                    (null == dnsUpstream ? ", other names REFUSED" : ", other names to " + dnsUpstream));
+            }
             if (!"off".equals(metricsAddress))
             {
                 final AgentHttpServer http = AgentHttpServer.start(agent::status,
                     DatapathReader.of(datapath.maps()), AgentHttpServer.parseAddress(metricsAddress), log);
                 resources.add(http);
+                if (null != dns)
+                {
+                    http.register(dnsMetrics);
+                }
                 log.accept("metrics and healthz on " + metricsAddress + " (port " + http.port() + ")");
             }
 
@@ -213,6 +262,23 @@ public final class AgentCommand implements Callable<Integer>
             Collections.reverse(resources);
             CloseHelper.quietCloseAll(resources);
         }
+    }
+
+    /** {@code --dns-listen}: a concrete address, as it is the DNS Service's endpoint. */
+    private InetSocketAddress dnsListenAddress()
+    {
+        final InetSocketAddress address = AgentHttpServer.parseAddress("--dns-listen", dnsListen);
+        if (address.getAddress().isAnyLocalAddress())
+        {
+            throw new IllegalArgumentException("--dns-listen " + dnsListen + ": needs this node's address, not "
+                + "the wildcard (it is the DNS Service's endpoint)");
+        }
+        if (null != dnsServiceIp && (dnsServiceIp instanceof Inet6Address) != (address.getAddress() instanceof Inet6Address))
+        {
+            throw new IllegalArgumentException("--dns-service-ip " + dnsServiceIp.getHostAddress() + " and --dns-listen "
+                + dnsListen + " are of different IP families");
+        }
+        return address;
     }
 
     /** A proxy on a publication of its own: each source publishes from its own thread. */

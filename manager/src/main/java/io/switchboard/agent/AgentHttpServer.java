@@ -44,6 +44,7 @@ public final class AgentHttpServer implements AutoCloseable
     private final DatapathReader counters;
     private final Consumer<String> log;
     private final HTTPServer server;
+    private final PrometheusRegistry registry = new PrometheusRegistry();
     private final ScheduledExecutorService healthChecks;
     private final Map<Integer, HttpServer> healthCheckServers = new HashMap<>();
 
@@ -53,7 +54,6 @@ public final class AgentHttpServer implements AutoCloseable
         this.status = status;
         this.counters = counters;
         this.log = log;
-        final PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new Metrics());
         server = HTTPServer.builder().inetAddress(address.getAddress()).port(address.getPort()).registry(registry)
             .defaultHandler(this::healthz).buildAndStart();
@@ -81,13 +81,25 @@ public final class AgentHttpServer implements AutoCloseable
         }
     }
 
+    /** Adds metrics collected at scrape time (the DNS server's counters). */
+    public void register(final MultiCollector collector)
+    {
+        registry.register(collector);
+    }
+
     /** {@code host:port}, {@code [v6]:port} or {@code :port} (every address). */
     public static InetSocketAddress parseAddress(final String text)
+    {
+        return parseAddress("--metrics-address", text);
+    }
+
+    /** {@code host:port}, {@code [v6]:port} or {@code :port} (every address) given to {@code flag}. */
+    public static InetSocketAddress parseAddress(final String flag, final String text)
     {
         final int colon = text.lastIndexOf(':');
         if (colon < 0)
         {
-            throw new IllegalArgumentException("--metrics-address needs host:port, not " + text);
+            throw new IllegalArgumentException(flag + " needs host:port, not " + text);
         }
         final String host = text.substring(0, colon).replace("[", "").replace("]", "");
         try
@@ -97,7 +109,7 @@ public final class AgentHttpServer implements AutoCloseable
         }
         catch (final IOException | NumberFormatException ex)
         {
-            throw new IllegalArgumentException("--metrics-address " + text + ": " + ex.getMessage(), ex);
+            throw new IllegalArgumentException(flag + " " + text + ": " + ex.getMessage(), ex);
         }
     }
 

@@ -14,6 +14,7 @@ import io.switchboard.control.codecs.ObjectKind;
 import io.switchboard.control.codecs.SourceKind;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
+import io.switchboard.dns.DnsCatalog;
 import io.switchboard.endpoints.EndpointsController;
 import io.switchboard.model.ClusterModel;
 import io.switchboard.model.EndpointSelection;
@@ -74,6 +75,11 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private ServiceAllocator allocator;
     /** LoadBalancers without an address, as they arrived: tried again when a Service is deleted. */
     private final Map<NamespacedName, PendingLoadBalancer> pendingLoadBalancers = new HashMap<>();
+    private DnsCatalog dns;
+    /** Services the agent contributes itself (its DNS Service): sources' objects of these names are ignored. */
+    private final Set<NamespacedName> ownServices = new HashSet<>();
+    private final Set<NamespacedName> ownSlices = new HashSet<>();
+    private final Set<NamespacedName> ignoredLogged = new HashSet<>();
     private final Set<String> externalInterfaces;
     private final Set<ServicePortKey> pending = new LinkedHashSet<>();
     private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
@@ -124,6 +130,43 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         this.allocator = allocator;
     }
 
+    /** Keeps DNS records of every Service and EndpointSlice applied; set once, before the agent starts. */
+    public void dns(final DnsCatalog catalog)
+    {
+        this.dns = catalog;
+    }
+
+    /**
+     * Applies a Service and its EndpointSlice that the agent itself provides (the DNS Service), before the
+     * agent starts. They are neither saved nor removed by any source's snapshot; a source's Service of the
+     * same name, and its slices, are ignored from then on.
+     *
+     * @throws RejectedUpdateException when the model refuses one
+     */
+    public void contribute(final Service service, final EndpointSlice slice)
+    {
+        try
+        {
+            record(model.upsert(service));
+            record(model.upsert(slice));
+        }
+        catch (final RejectedObjectException ex)
+        {
+            throw new RejectedUpdateException(ex.kind() + " " + ex.object(), ex.field(), ex.reason());
+        }
+        if (null != allocator)
+        {
+            allocator.complete(service); // holds its ClusterIP: no Service without one is given it
+        }
+        ownServices.add(NamespacedName.of(service));
+        ownSlices.add(NamespacedName.of(slice));
+        if (null != dns)
+        {
+            dns.upsert(service);
+            dns.upsert(slice);
+        }
+    }
+
     /** The adapter this agent polls; set once, before the agent starts. */
     public void adapter(final ControlPlaneAdapter adapter)
     {
@@ -156,6 +199,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             }
         }
         flush();
+        publishZone();
         adoptionCompletesWith = adoptionSource;
         if (null == adoptionSource)
         {
@@ -180,7 +224,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     {
         int work = null == adapter ? 0 : adapter.poll();
         final int flushed = flush();
-        work += flushed;
+        work += flushed + publishZone();
         if (cycleUpdates > 0)
         {
             recordLatencies();
@@ -195,6 +239,31 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             publishStatus();
         }
         return work;
+    }
+
+    /** Publishes the DNS zone when an applied change touched it; returns 1 if it did. */
+    private int publishZone()
+    {
+        if (null == dns || !dns.changed())
+        {
+            return 0;
+        }
+        dns.publish();
+        return 1;
+    }
+
+    /** Whether an object from a source names one of the agent's own Services (logged once per Service). */
+    private boolean ownedByAgent(final NamespacedName service, final String what)
+    {
+        if (!ownServices.contains(service))
+        {
+            return false;
+        }
+        if (ignoredLogged.add(service))
+        {
+            log.accept("ignoring " + what + ": " + service + " is the agent's own DNS Service");
+        }
+        return true;
     }
 
     /** What the HTTP threads show: replaced as a whole, only when something in it changed. */
@@ -305,6 +374,12 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
     {
         // what an apiserver would have filled in, kept with the object so a restart allocates the same
+        if (object instanceof Service service && ownedByAgent(NamespacedName.of(service), "Service " +
+            NamespacedName.of(service)) || object instanceof EndpointSlice slice && (ownSlices.contains(nameOf(slice)) ||
+            ownedByAgent(serviceOf(slice), "EndpointSlice " + nameOf(slice))))
+        {
+            return;
+        }
         final HasMetadata effective = object instanceof Service service && null != allocator &&
             source != SourceKind.KUBERNETES ? allocator.complete(service) : object;
         if (effective instanceof Service service && object != effective)
@@ -336,6 +411,17 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             throw new RejectedUpdateException(ex.kind() + " " + ex.object(), ex.field(), ex.reason());
         }
         record(changes);
+        if (null != dns)
+        {
+            if (effective instanceof Service service)
+            {
+                dns.upsert(service);
+            }
+            else if (effective instanceof EndpointSlice slice)
+            {
+                dns.upsert(slice);
+            }
+        }
         final ObjectRef ref = new ObjectRef(kind, namespaceOf(object), object.getMetadata().getName());
         known.computeIfAbsent(source, s -> new HashSet<>()).add(ref);
         final Snapshot snapshot = snapshots.get(source);
@@ -391,6 +477,22 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     {
         final String effectiveNamespace = null == namespace || namespace.isEmpty() ? "default" : namespace;
         final NamespacedName objectName = new NamespacedName(effectiveNamespace, name);
+        if (kind == ObjectKind.SERVICE && ownedByAgent(objectName, "deleting Service " + objectName) ||
+            kind == ObjectKind.ENDPOINT_SLICE && ownSlices.contains(objectName))
+        {
+            return;
+        }
+        if (null != dns)
+        {
+            if (kind == ObjectKind.SERVICE)
+            {
+                dns.deleteService(objectName);
+            }
+            else if (kind == ObjectKind.ENDPOINT_SLICE)
+            {
+                dns.deleteSlice(objectName);
+            }
+        }
         final ModelChanges changes = switch (kind)
         {
             case SERVICE ->
@@ -519,11 +621,19 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             if (!externalSlices.containsValue(serviceOf(slice)))
             {
                 changes = merge(changes, model.upsert(slice));
+                if (null != dns)
+                {
+                    dns.upsert(slice);
+                }
             }
         }
         for (final NamespacedName gone : slices.deletes())
         {
             changes = merge(changes, model.deleteEndpointSlice(gone));
+            if (null != dns)
+            {
+                dns.deleteSlice(gone);
+            }
         }
         return changes;
     }

@@ -163,7 +163,9 @@ public final class Datapath implements AutoCloseable
 
     /**
      * Attaches {@code sb_tc_from_pod} to tc ingress of a pod-facing interface (replies and pod-to-service
-     * traffic leave pods there). Replacing the filter is atomic, so a new agent simply attaches again.
+     * traffic leave pods there) and {@code sb_tc_to_client} to its egress (replies from a backend on the
+     * node itself, such as the agent's DNS server, reach the pod there). Replacing a filter is atomic, so a
+     * new agent simply attaches again.
      */
     public void attachPodInterface(final String interfaceName)
     {
@@ -173,8 +175,9 @@ public final class Datapath implements AutoCloseable
         }
         try
         {
-            object.program(DatapathAbi.PROGRAM_TC_FROM_POD)
-                .attachTc(Interfaces.index(interfaceName), TcDirection.INGRESS, TC_HANDLE, TC_PRIORITY);
+            final int index = Interfaces.index(interfaceName);
+            object.program(DatapathAbi.PROGRAM_TC_FROM_POD).attachTc(index, TcDirection.INGRESS, TC_HANDLE, TC_PRIORITY);
+            object.program(DatapathAbi.PROGRAM_TC_TO_CLIENT).attachTc(index, TcDirection.EGRESS, TC_HANDLE, TC_PRIORITY);
         }
         catch (final BpfException ex)
         {

@@ -30,7 +30,7 @@ import java.util.TreeMap;
  * address; {@code ready} is its Ready condition ({@code publishNotReadyAddresses} makes every pod
  * ready); a pod with a {@code deletionTimestamp} is terminating, still {@code serving} while Ready;
  * named {@code targetPort}s resolve per pod from its container ports, so pods resolving them alike
- * share a slice. One slice per address family and port mapping, named {@code <service>-sb-<n>}.
+ * share a slice; a pod's {@code hostname} names its endpoint when its {@code subdomain} is the Service. One slice per address family and port mapping, named {@code <service>-sb-<n>}.
  */
 public final class EndpointsController
 {
@@ -157,7 +157,8 @@ public final class EndpointsController
             {
                 final String family = address.contains(":") ? "IPv6" : "IPv4";
                 final String group = family + " " + ports;
-                groups.computeIfAbsent(group, g -> new ArrayList<>()).add(endpoint(pod, address, publishNotReady));
+                groups.computeIfAbsent(group, g -> new ArrayList<>())
+                    .add(endpoint(pod, address, publishNotReady, serviceName.name()));
                 groupPorts.put(group, ports);
                 groupFamily.put(group, family);
             }
@@ -220,12 +221,16 @@ public final class EndpointsController
     }
 
     private static io.fabric8.kubernetes.api.model.discovery.v1.Endpoint endpoint(
-        final Pod pod, final String address, final boolean publishNotReady)
+        final Pod pod, final String address, final boolean publishNotReady, final String serviceName)
     {
         final boolean podReady = isReady(pod);
         final boolean terminating = null != pod.getMetadata().getDeletionTimestamp();
+        // as the controller does: the pod's hostname names the endpoint when its subdomain is the Service
+        final boolean named = null != pod.getSpec() && null != pod.getSpec().getHostname() &&
+            !pod.getSpec().getHostname().isEmpty() && serviceName.equals(pod.getSpec().getSubdomain());
         return new EndpointBuilder()
             .withAddresses(address)
+            .withHostname(named ? pod.getSpec().getHostname() : null)
             .withNodeName(null == pod.getSpec() ? null : pod.getSpec().getNodeName())
             .withNewTargetRef().withKind("Pod").withNamespace(pod.getMetadata().getNamespace())
             .withName(pod.getMetadata().getName()).endTargetRef()

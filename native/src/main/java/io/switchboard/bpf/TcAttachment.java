@@ -1,6 +1,7 @@
 package io.switchboard.bpf;
 
 import io.switchboard.libbpf.Libbpf;
+import io.switchboard.libbpf.LibbpfLog;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -43,7 +44,13 @@ public final class TcAttachment
         try (Arena scratch = Arena.ofConfined())
         {
             final MemorySegment hook = hook(scratch, ifindex, direction);
-            final int created = Libbpf.bpf_tc_hook_create(hook);
+            final int created;
+            // an interface's clsact qdisc serves both directions: the second attach finds it (EEXIST), which
+            // libbpf reports as a kernel warning; captured, so only real failures are seen
+            try (LibbpfLog.Capture ignored = LibbpfLog.capture())
+            {
+                created = Libbpf.bpf_tc_hook_create(hook);
+            }
             if (created < 0 && created != -EEXIST)
             {
                 throw new BpfException("bpf_tc_hook_create", description, created);
