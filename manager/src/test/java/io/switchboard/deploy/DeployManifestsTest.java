@@ -128,9 +128,11 @@ class DeployManifestsTest
             "--state-dir", "--aeron-dir", "--metrics-address");
         assertThat(args).contains("--kubeconfig=in-cluster", "--metrics-address=0.0.0.0:10249");
 
-        // And picocli converts every value to its option's type.
+        // And picocli converts every value to its option's type (the kubelet's substitutions made first).
         final CommandLine cli = new CommandLine(new SwitchboardCommand());
-        final CommandLine.ParseResult parsed = cli.parseArgs(args.toArray(String[]::new));
+        final CommandLine.ParseResult parsed = cli.parseArgs(args.stream()
+            .map(arg -> arg.replace("$(NODE_NAME)", "node-a").replace("$(NODE_IP)", "192.0.2.10"))
+            .toArray(String[]::new));
         assertThat(parsed.subcommand().commandSpec().name()).isEqualTo("agent");
         assertThat(parsed.subcommand().unmatched()).isEmpty();
     }
@@ -145,12 +147,13 @@ class DeployManifestsTest
         {
             names.add(variables.group(1));
         }
-        assertThat(names).contains("NODE_NAME");
+        assertThat(names).contains("NODE_NAME", "NODE_IP");
         final Map<String, EnvVar> env = new HashMap<>();
         agent.getEnv().forEach(variable -> env.put(variable.getName(), variable));
         assertThat(env).containsKeys(names.toArray(String[]::new));
         assertThat(env.get("NODE_NAME").getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
-        assertThat(agent.getArgs()).contains("--node-name=$(NODE_NAME)");
+        assertThat(env.get("NODE_IP").getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.hostIP");
+        assertThat(agent.getArgs()).contains("--node-name=$(NODE_NAME)", "--node-ip=$(NODE_IP)");
     }
 
     @Test
