@@ -71,25 +71,29 @@ static __always_inline void sb_count_verdict(struct sb_svc_counters *counters, i
 }
 
 /*
- * Records a flow balanced afresh (unless it was found in conntrack) and, when snat_mode asks it of
- * this flow, claims its node source port. 0, or -1 when no port is free. A function of its own (not
- * inlined): the entries it builds would not fit in the 512-byte stack beside the callers' own.
+ * When snat_mode asks it of this flow, claims its node source port (before a new flow's conntrack
+ * entry replaces the old one, which names the port the flow had); then records a flow balanced afresh
+ * (unless it was found in conntrack). 0, or -1 when the packet must be dropped: no port is free, or a
+ * TCP RST of no translated flow. A function of its own (not inlined): the entries it builds would not
+ * fit in the 512-byte stack beside the callers' own.
  */
 static __noinline int sb_flow_record(const struct sb_pkt *pkt, struct sb_selection *sel, __u32 svc_id, __u64 now,
 				     int snat_mode)
 {
 	const struct sb_config *cfg = sb_config_get();
-	const union sb_addr *snat_node = sb_snat_source(cfg, pkt, sel, snat_mode);
+	int ret;
 
-	if (sel->via != SB_VIA_CT)
-		sb_ct_create(pkt, &sel->backend, sel->backend_id, svc_id, now, !snat_node);
-	if (!snat_node)
-		return 0;
-	if (sb_snat_claim(pkt, sel, now)) {
-		sb_stat(SB_STAT_SNAT_EXHAUSTED);
-		return -1;
+	if (sb_snat_source(cfg, pkt, sel, snat_mode)) {
+		ret = sb_snat_claim(pkt, sel, now);
+		if (ret) {
+			if (ret == SB_SNAT_CLAIM_EXHAUSTED)
+				sb_stat(SB_STAT_SNAT_EXHAUSTED);
+			return -1;
+		}
+		sb_stat(SB_STAT_SNAT);
 	}
-	sb_stat(SB_STAT_SNAT);
+	if (sel->via != SB_VIA_CT)
+		sb_ct_create(pkt, &sel->backend, sel->backend_id, svc_id, now, sel->snat_port);
 	return 0;
 }
 

@@ -164,12 +164,12 @@ static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *
 }
 
 /*
- * Records a balanced flow: the forward entry (backend) and, unless its replies are found through
- * sb_snat (a source-translated flow), the reply entry (frontend to restore). Nothing is created for a
- * TCP RST.
+ * Records a balanced flow: the forward entry (backend) and, unless the flow is source-translated
+ * (snat_port, network order, not 0: its replies are found through sb_snat), the reply entry (frontend
+ * to restore). Nothing is created for a TCP RST.
  */
 static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct sb_backend *be, __u32 backend_id,
-					 __u32 svc_id, __u64 now, int reply_entry)
+					 __u32 svc_id, __u64 now, __be16 snat_port)
 {
 	struct sb_ct_key key, reply_key;
 	struct sb_ct_value value = {};
@@ -187,9 +187,11 @@ static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct 
 	sb_ct_key_forward(&key, pkt);
 	value.nat_addr = be->addr;
 	value.nat_port = be->port;
+	value.snat_port = snat_port;
 	bpf_map_update_elem(&sb_ct, &key, &value, BPF_ANY);
-	if (!reply_entry)
+	if (snat_port)
 		return;
+	value.snat_port = 0;
 
 	sb_ct_peer_key(&key, &be->addr, be->port, &reply_key);
 	value.nat_addr = pkt->dst;

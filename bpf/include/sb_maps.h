@@ -243,10 +243,11 @@ struct sb_srcrange_key {
 #define SB_CT_TCP_CLOSING_S_DEFAULT     10
 #define SB_CT_UDP_S_DEFAULT             30
 
-/* Source ports of translated flows when sb_config leaves the range 0: above Linux's default
- * ip_local_port_range (32768-60999), so the node's own connections never take the same tuple. */
-#define SB_SNAT_PORT_MIN_DEFAULT 61000
-#define SB_SNAT_PORT_MAX_DEFAULT 65535
+/* Source ports of translated flows when sb_config leaves the range 0: below Linux's default
+ * ip_local_port_range (32768-60999), so the node's own connections never take the same tuple, and
+ * below the NodePort range (30000-32767), so a reply is never mistaken for NodePort traffic. */
+#define SB_SNAT_PORT_MIN_DEFAULT 1024
+#define SB_SNAT_PORT_MAX_DEFAULT 29999
 
 /*
  * Config value (key 0), 64 bytes.
@@ -256,7 +257,7 @@ struct sb_srcrange_key {
  *  12  ct_tcp_closing_s       4  after FIN or RST
  *  16  ct_udp_s               4
  *  20  flags                  4  SB_CFG_F_*, below; other bits zero
- *  24  snat_port_min          2  first source port of translated flows (host order; 0 = default)
+ *  24  snat_port_min          2  first source port of translated flows (host order; 0 = default 1024-29999)
  *  26  snat_port_max          2  last one, inclusive (host order; 0 = default)
  *  28  pad                    4  zero
  *  32  node_addr4            16  this node's IPv4 address (v4-mapped): the source of translated IPv4
@@ -313,7 +314,8 @@ struct sb_snat_key {
 /*
  * Value, 48 bytes.
  *   0  last_seen_ns   8  refreshed at most once a second by either direction; with flags and the
- *                        conntrack timeouts of sb_config it says when the port is free again
+ *                        conntrack timeouts of sb_config it says when the port is free again (TCP after
+ *                        FIN/RST: SB_SNAT_TIME_WAIT_S unless ct_tcp_closing_s is set)
  *   8  client        16  the original source
  *  24  frontend      16  the original destination
  *  40  client_port    2  network order
@@ -433,7 +435,7 @@ enum sb_stat {
 	SB_STAT_SOCK_REVNAT = 12,  /* socket hooks: recvmsg/getpeername translated back */
 	SB_STAT_SOCK_REFUSED = 13, /* socket hooks: refused with ECONNREFUSED */
 	SB_STAT_SVC_ID_RANGE = 14, /* a service value whose svc_id is outside sb_svc_stats */
-	SB_STAT_SNAT = 15,         /* flows given a node source port (new or retransmitted first packet) */
+	SB_STAT_SNAT = 15,         /* forwarded packets that left with the node's address and a claimed port */
 	SB_STAT_SNAT_EXHAUSTED = 16, /* no free source port for a flow that needs one: dropped */
 	SB_STAT_SNAT_REVERSED = 17, /* replies of source-translated flows translated back */
 	SB_STAT_NEIGH_ANSWERED = 18, /* ARP requests / IPv6 NS for an announced address answered (sb_neigh) */

@@ -25,6 +25,16 @@
 #include "sb_lb.h"
 
 #define SB_SNAT_PROBES 32
+/*
+ * How long a TCP flow's port stays held after FIN or RST (unless sb_config.ct_tcp_closing_s says
+ * otherwise): nf_conntrack's TIME_WAIT, longer than a backend's own TIME_WAIT (60 s), so a new flow
+ * from the same port never meets the old connection's TIME_WAIT socket.
+ */
+#define SB_SNAT_TIME_WAIT_S 120
+
+/* sb_snat_claim's results other than 0. */
+#define SB_SNAT_CLAIM_EXHAUSTED (-1) /* every probed port is held by a live flow */
+#define SB_SNAT_CLAIM_NO_FLOW   (-2) /* a TCP RST of no translated flow: it claims nothing */
 #define SB_SNAT_HASH_SALT 0x736e6174 /* "snat": a start port independent of the Maglev slot */
 
 /* Per-CPU working space of sb_snat_claim: its keys do not fit beside the callers' frames. */
@@ -103,7 +113,11 @@ static __always_inline int sb_snat_owned(const struct sb_snat_value *v, const st
 static __always_inline int sb_snat_expired(const struct sb_config *cfg, const struct sb_snat_value *v, __u8 proto,
 					   __u64 now)
 {
-	return sb_age_ns(now, v->last_seen_ns) > sb_ct_timeout_ns(cfg, proto, v->flags);
+	__u64 timeout = sb_ct_timeout_ns(cfg, proto, v->flags);
+
+	if (proto == IPPROTO_TCP && (v->flags & SB_CT_F_CLOSING) && !(cfg && cfg->ct_tcp_closing_s))
+		timeout = (__u64)SB_SNAT_TIME_WAIT_S * SB_NS_PER_S;
+	return sb_age_ns(now, v->last_seen_ns) > timeout;
 }
 
 /* Advances an entry's TCP state with a packet of either direction; refreshes it once a second. */
@@ -119,9 +133,11 @@ static __always_inline void sb_snat_touch(struct sb_snat_value *v, const struct 
 
 /*
  * The source port of a forwarded client -> frontend packet that leaves as node -> backend: the
- * flow's existing one, else a newly claimed one. Records it in the flow's forward conntrack entry
- * (already created for a new flow). Returns 0 with sel->snat_port set, or -1 when every probed port
- * is held by a live flow (or no node address is configured).
+ * flow's existing one (named by its forward conntrack entry, or found among the probed ports), else a
+ * free one, else one whose flow has expired (taken over with a compare-and-swap on its timestamp, so
+ * two CPUs never both take it). A flow re-balanced to another backend releases its old port. Returns
+ * 0 with sel->snat_port set, or SB_SNAT_CLAIM_EXHAUSTED / SB_SNAT_CLAIM_NO_FLOW (also when no node
+ * address is configured).
  *
  * A global function: the verifier checks it once, on its own, instead of once per path of every
  * caller (the probe loop multiplied the callers' verification several times over). Its working space
@@ -131,32 +147,39 @@ __noinline int sb_snat_claim(const struct sb_pkt *pkt, struct sb_selection *sel,
 {
 	__u32 min = SB_SNAT_PORT_MIN_DEFAULT, max = SB_SNAT_PORT_MAX_DEFAULT, range, start, zero = 0;
 	const struct sb_config *cfg = sb_config_get();
+	__u64 expired_seen = 0;
+	__be16 expired_port = 0;
 	struct sb_snat_value *cur, *value;
+	int rst;
 	const union sb_addr *node;
 	struct sb_snat_work *work;
 	struct sb_snat_key *key;
 	struct sb_ct_value *ct;
 
 	if (!pkt || !sel)
-		return -1;
+		return SB_SNAT_CLAIM_EXHAUSTED;
 	node = sb_snat_node(cfg, pkt->family);
 	work = bpf_map_lookup_elem(&sb_snat_scratch, &zero);
 	if (!node || !work)
-		return -1;
+		return SB_SNAT_CLAIM_EXHAUSTED;
 	key = &work->key;
 	value = &work->value;
+	rst = pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_RST);
 	sb_ct_key_forward(&work->ct_key, pkt);
 	ct = bpf_map_lookup_elem(&sb_ct, &work->ct_key);
-	sb_snat_key_init(key, &sel->backend.addr, node, sel->backend.port, 0, pkt->proto);
 	if (ct && ct->snat_port) {
-		key->nat_port = ct->snat_port;
+		sb_snat_key_init(key, &ct->nat_addr, node, ct->nat_port, ct->snat_port, pkt->proto);
 		cur = bpf_map_lookup_elem(&sb_snat, key);
 		if (cur && sb_snat_owned(cur, pkt)) {
-			sb_snat_touch(cur, pkt, now);
-			sel->snat_port = key->nat_port;
-			return 0;
+			if (ct->nat_port == sel->backend.port && sb_addr_eq(&ct->nat_addr, &sel->backend.addr)) {
+				sb_snat_touch(cur, pkt, now);
+				sel->snat_port = key->nat_port;
+				return 0;
+			}
+			bpf_map_delete_elem(&sb_snat, key); /* re-balanced: the old backend's port is free */
 		}
 	}
+	sb_snat_key_init(key, &sel->backend.addr, node, sel->backend.port, 0, pkt->proto);
 
 	if (cfg && cfg->snat_port_min && cfg->snat_port_max >= cfg->snat_port_min) {
 		min = cfg->snat_port_min;
@@ -181,21 +204,34 @@ __noinline int sb_snat_claim(const struct sb_pkt *pkt, struct sb_selection *sel,
 #pragma clang loop unroll(disable)
 	for (__u32 i = 0; i < SB_SNAT_PROBES && i < range; i++) {
 		key->nat_port = bpf_htons((__u16)(min + (start + i) % range));
-		if (!bpf_map_update_elem(&sb_snat, key, value, BPF_NOEXIST))
+		if (!rst && !bpf_map_update_elem(&sb_snat, key, value, BPF_NOEXIST))
 			goto claimed;
 		cur = bpf_map_lookup_elem(&sb_snat, key);
 		if (!cur)
 			continue; /* removed since: the next probe claims a port, or the next packet does */
-		if (sb_snat_owned(cur, pkt) || sb_snat_expired(cfg, cur, pkt->proto, now)) {
-			bpf_map_update_elem(&sb_snat, key, value, BPF_ANY);
+		if (sb_snat_owned(cur, pkt)) {
+			sb_snat_touch(cur, pkt, now);
 			goto claimed;
 		}
+		if (!rst && !expired_port && sb_snat_expired(cfg, cur, pkt->proto, now)) {
+			expired_port = key->nat_port;
+			expired_seen = cur->last_seen_ns;
+		}
 	}
-	return -1;
+	if (rst)
+		return SB_SNAT_CLAIM_NO_FLOW;
+	if (!expired_port)
+		return SB_SNAT_CLAIM_EXHAUSTED;
+	key->nat_port = expired_port;
+	cur = bpf_map_lookup_elem(&sb_snat, key);
+	if (!cur || __sync_val_compare_and_swap(&cur->last_seen_ns, expired_seen, now) != expired_seen)
+		return SB_SNAT_CLAIM_EXHAUSTED; /* another CPU took it first: the next packet probes again */
+	bpf_map_update_elem(&sb_snat, key, value, BPF_EXIST);
 
 claimed:
-	if (ct)
-		ct->snat_port = key->nat_port;
+	if (ct && ct->snat_port != key->nat_port && ct->nat_port == sel->backend.port &&
+	    sb_addr_eq(&ct->nat_addr, &sel->backend.addr))
+		ct->snat_port = key->nat_port; /* an established flow whose entry had gone */
 	sel->snat_port = key->nat_port;
 	return 0;
 }

@@ -119,7 +119,7 @@ public final class AgentCommand implements Callable<Integer>
         description = "Cluster-wide Maglev seed; the same on every node (default ${DEFAULT-VALUE}).")
     private int maglevSeed;
 
-    @Option(names = "--snat-port-range", defaultValue = "61000-65535", paramLabel = "FIRST-LAST",
+    @Option(names = "--snat-port-range", defaultValue = "1024-29999", paramLabel = "FIRST-LAST",
         description = "Source ports of flows translated to reach backends on other nodes; keep it outside "
             + "net.ipv4.ip_local_port_range and the NodePort range (default ${DEFAULT-VALUE}).")
     private String snatPortRange;

@@ -74,9 +74,9 @@ public final class DatapathAbi
      * {@code bpf_redirect}) instead of {@code XDP_PASS}. Needs NAPI on the receiving end of pod veths.
      */
     public static final int CFG_F_XDP_FIB_REDIRECT = 1;
-    /** {@code SB_SNAT_PORT_MIN_DEFAULT} / {@code SB_SNAT_PORT_MAX_DEFAULT}: above Linux's ephemeral ports. */
-    public static final int SNAT_PORT_MIN_DEFAULT = 61_000;
-    public static final int SNAT_PORT_MAX_DEFAULT = 65_535;
+    /** {@code SB_SNAT_PORT_MIN_DEFAULT} / {@code SB_SNAT_PORT_MAX_DEFAULT}: below ephemeral and NodePorts. */
+    public static final int SNAT_PORT_MIN_DEFAULT = 1_024;
+    public static final int SNAT_PORT_MAX_DEFAULT = 29_999;
 
     /** Counters of {@code sb_svc_stats}, in field order. */
     public static final String[] SERVICE_COUNTERS = {"packets", "bytes", "new_flows", "ct_hits", "affinity_hits",

@@ -215,6 +215,26 @@ class DatapathSnatTest
     }
 
     @Test
+    void aRstOfATranslatedFlowLeavesWithItsPortAndOneOfNoFlowIsDroppedClaimingNothing()
+    {
+        final int port = new Frame(run(datapath.xdp(), synFrom(40000)).packet()).sourcePort();
+        final byte[] reset = Packet.tcp(CLIENT4, 40000, NODE4, NODE_PORT).flags(Packet.TCP_RST).sequence(7001, 0)
+            .build();
+        final byte[] stray = Packet.tcp(CLIENT4, 40001, NODE4, NODE_PORT).flags(Packet.TCP_RST).sequence(1, 0)
+            .build();
+
+        final TestRunResult ofTheFlow = run(datapath.xdp(), reset);
+        final TestRunResult ofNoFlow = run(datapath.xdp(), stray);
+
+        assertThat(ofTheFlow.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+        assertThat(ofTheFlow.packet()).isEqualTo(Packet.tcp(NODE4, port, REMOTE_POD4, TARGET_PORT)
+            .flags(Packet.TCP_RST).sequence(7001, 0).build());
+        assertThat(ofNoFlow.returnValue()).isEqualTo(TestRunResult.XDP_DROP);
+        assertThat(datapath.snatPorts()).containsExactly(port);
+        assertThat(datapath.stat("snat_exhausted")).as("a stray RST is no shortage of ports").isZero();
+    }
+
+    @Test
     void aFlowToABackendOnThisNodeKeepsTheClientsAddress()
     {
         final byte[] syn = Packet.tcp(CLIENT4, 40000, NODE4, 30081).syn().sequence(7000, 0).build();
