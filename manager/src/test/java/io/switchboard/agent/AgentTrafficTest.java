@@ -1,16 +1,13 @@
 package io.switchboard.agent;
 
-import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
-import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
 import io.switchboard.testing.KernelTest;
 import io.switchboard.testing.PinDirectory;
 import io.switchboard.testing.Pods;
 import io.switchboard.testing.TestCgroup;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -34,24 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AgentTrafficTest
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
-    private Path work;
-    private Path aeronDirectory;
+    @RegisterExtension
+    final AgentDirectories directories = new AgentDirectories("switchboard-agent-test");
     private boolean affinity;
-
-    @BeforeEach
-    void directories() throws IOException
-    {
-        work = Files.createTempDirectory("switchboard-agent-test");
-        Files.createDirectories(work.resolve("manifests"));
-        aeronDirectory = Path.of("/dev/shm", "switchboard-" + Names.next());
-    }
-
-    @AfterEach
-    void removeDirectories()
-    {
-        LabFiles.deleteTree(work);
-        LabFiles.deleteTree(aeronDirectory);
-    }
 
     @Test
     void aNodePortAndAClusterIpAnswerFromEveryPodWithTheServiceAsPeer(@Pods(3) final LabNetwork network,
@@ -220,9 +202,9 @@ class AgentTrafficTest
         return List.of("--node-name", "node-a", "--node-ip", "198.18.0.1", "--xdp-iface", "ext0",
             "--cgroup", cgroup.path().toString(),
             "--bpffs-dir", pins.resolve("agent").toString(),
-            "--aeron-dir", aeronDirectory.toString(),
-            "--state-dir", work.resolve("state").toString(),
-            "--manifests", work.resolve("manifests").toString());
+            "--aeron-dir", directories.aeron().toString(),
+            "--state-dir", directories.work().resolve("state").toString(),
+            "--manifests", directories.work().resolve("manifests").toString());
     }
 
     /** Requests until exactly {@code pods} answer, proving the agent applied the last change. */
@@ -301,8 +283,8 @@ class AgentTrafficTest
             - {name: dns, protocol: UDP, port: 8080}
             endpoints:
             """.formatted(affinity ? "ClientIP" : "None") + endpoints;
-        final Path file = work.resolve("manifests").resolve("web.yaml");
-        final Path temporary = work.resolve("web.yaml.tmp");
+        final Path file = directories.work().resolve("manifests").resolve("web.yaml");
+        final Path temporary = directories.work().resolve("web.yaml.tmp");
         Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
         Files.move(temporary, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
             java.nio.file.StandardCopyOption.ATOMIC_MOVE);

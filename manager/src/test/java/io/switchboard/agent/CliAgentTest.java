@@ -3,16 +3,13 @@ package io.switchboard.agent;
 import io.switchboard.cli.SwitchboardCommand;
 import io.switchboard.netns.Host;
 import io.switchboard.demo.DemoCommand;
-import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
-import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
 import io.switchboard.testing.KernelTest;
 import io.switchboard.testing.PinDirectory;
 import io.switchboard.testing.Pods;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import picocli.CommandLine;
 
 import java.io.BufferedReader;
@@ -48,8 +45,8 @@ class CliAgentTest
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
     private static final int METRICS_PORT = 10249;
-    private Path work;
-    private Path aeronDirectory;
+    @RegisterExtension
+    final AgentDirectories directories = new AgentDirectories("switchboard-cli-test");
 
     private record Run(int code, String out, String err)
     {
@@ -57,20 +54,6 @@ class CliAgentTest
 
     private record HttpAnswer(int status, List<String> headers, String body)
     {
-    }
-
-    @BeforeEach
-    void directories() throws IOException
-    {
-        work = Files.createTempDirectory("switchboard-cli-test");
-        aeronDirectory = Path.of("/dev/shm", "switchboard-" + Names.next());
-    }
-
-    @AfterEach
-    void removeDirectories()
-    {
-        LabFiles.deleteTree(work);
-        LabFiles.deleteTree(aeronDirectory);
     }
 
     @Test
@@ -81,21 +64,21 @@ class CliAgentTest
         {
             network.startServer(i, 8080);
         }
-        final Path web = Files.writeString(work.resolve("web.yaml"), webManifest());
-        final Path edge = Files.writeString(work.resolve("edge.yaml"), edgeManifest());
+        final Path web = Files.writeString(directories.work().resolve("web.yaml"), webManifest());
+        final Path edge = Files.writeString(directories.work().resolve("edge.yaml"), edgeManifest());
         final Host node = network.node();
         final String bpffs = pins.resolve("agent").toString();
-        final String state = work.resolve("state").toString();
+        final String state = directories.work().resolve("state").toString();
         final InetSocketAddress metrics = new InetSocketAddress(node.address4(), METRICS_PORT);
         try (AgentProcess agent = AgentProcess.start(node, List.of("--node-name", "node-a", "--node-ip", "198.18.0.1",
-            "--xdp-iface", "ext0", "--bpffs-dir", bpffs, "--aeron-dir", aeronDirectory.toString(),
+            "--xdp-iface", "ext0", "--bpffs-dir", bpffs, "--aeron-dir", directories.aeron().toString(),
             "--state-dir", state, "--metrics-address", "0.0.0.0:" + METRICS_PORT)))
         {
             final HttpAnswer healthz = await(() -> http(node, metrics, "/healthz"), a -> a.status() == 200);
             assertThat(healthz.body()).contains("\"lastUpdated\":\"");
 
             final Run apply = cli(node, "apply", "-f", web.toString(), "-f", edge.toString(),
-                "--aeron-dir", aeronDirectory.toString());
+                "--aeron-dir", directories.aeron().toString());
             assertThat(apply.code()).as(apply.err()).isZero();
             assertThat(apply.out()).contains("service/web configured", "endpointslice/web-1 configured",
                 "pod/web-0 configured", "service/edge configured");
@@ -153,7 +136,7 @@ class CliAgentTest
             assertThat(terminating.status()).isEqualTo(503);
             assertThat(terminating.body()).contains("\"localEndpoints\":0");
 
-            final Run deleted = cli(node, "delete", "-f", web.toString(), "--aeron-dir", aeronDirectory.toString());
+            final Run deleted = cli(node, "delete", "-f", web.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(deleted.code()).as(deleted.err()).isZero();
             assertThat(deleted.out()).contains("service/web deleted");
             await(() -> tryTcp(network.client(), nodePort), answer -> null == answer);
@@ -172,16 +155,16 @@ class CliAgentTest
         {
             network.startServer(i, 8080);
         }
-        final Path manifests = Files.createDirectories(work.resolve("seed"));
+        final Path manifests = Files.createDirectories(directories.work().resolve("seed"));
         final List<io.fabric8.kubernetes.api.model.Service> services = DemoCommand.writeManifests(network, manifests);
         final Host node = network.node();
         network.client().exec("ip", "route", "add", "10.96.0.0/12", "via", node.address4().getHostAddress());
         try (AgentProcess agent = AgentProcess.start(node, List.of("--node-name", DemoCommand.NODE,
             "--node-ip", "198.18.0.1", "--xdp-iface", "ext0", "--bpffs-dir", pins.resolve("agent").toString(),
-            "--aeron-dir", aeronDirectory.toString(), "--state-dir", work.resolve("state").toString(),
+            "--aeron-dir", directories.aeron().toString(), "--state-dir", directories.work().resolve("state").toString(),
             "--lb-ip-pool", DemoCommand.LB_POOL, "--metrics-address", "off")))
         {
-            final Run apply = cli(node, "apply", "-f", manifests.toString(), "--aeron-dir", aeronDirectory.toString());
+            final Run apply = cli(node, "apply", "-f", manifests.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(apply.code()).as(apply.err()).isZero();
             assertThat(apply.out()).contains("service/web-service configured", "service/web-nodeport configured",
                 "service/web-lb configured", "pod/web-app-0 configured");
@@ -201,7 +184,7 @@ class CliAgentTest
                 assertThat(pods).as(target.getKey()).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
             }
 
-            final Run deleted = cli(node, "delete", "-f", manifests.toString(), "--aeron-dir", aeronDirectory.toString());
+            final Run deleted = cli(node, "delete", "-f", manifests.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(deleted.code()).as(deleted.err()).isZero();
             for (final Map.Entry<String, InetSocketAddress> target : targets.entrySet())
             {

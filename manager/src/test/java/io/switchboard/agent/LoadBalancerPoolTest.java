@@ -7,16 +7,13 @@ import io.switchboard.model.Cidr;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
 import io.switchboard.netns.Host;
-import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
-import io.switchboard.netns.Names;
 import io.switchboard.netns.Requests;
 import io.switchboard.testing.KernelTest;
 import io.switchboard.testing.PinDirectory;
 import io.switchboard.testing.Pods;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -47,23 +44,9 @@ class LoadBalancerPoolTest
 {
     private static final String POOL4 = "198.18.0.240/28";
     private static final String POOL6 = "fd00:18::f0/124";
-    private Path work;
-    private Path aeronDirectory;
+    @RegisterExtension
+    final AgentDirectories directories = new AgentDirectories("switchboard-lb-test");
     private Path agentPins;
-
-    @BeforeEach
-    void directories() throws IOException
-    {
-        work = Files.createTempDirectory("switchboard-lb-test");
-        aeronDirectory = Path.of("/dev/shm", "switchboard-" + Names.next());
-    }
-
-    @AfterEach
-    void removeDirectories()
-    {
-        LabFiles.deleteTree(work);
-        LabFiles.deleteTree(aeronDirectory);
-    }
 
     @Test
     void theSeedLoadBalancerGetsAPoolAddressOnTheSegmentReachableWithoutARouteAndKeepsItAcrossARestart(
@@ -73,7 +56,7 @@ class LoadBalancerPoolTest
         {
             network.startServer(i, 8080);
         }
-        final Path manifests = Files.createDirectories(work.resolve("manifests"));
+        final Path manifests = Files.createDirectories(directories.work().resolve("manifests"));
         DemoCommand.writeManifests(network, manifests);
         Files.writeString(manifests.resolve("web-v6.yaml"), ipv6LoadBalancer(network));
         final Host node = network.node();
@@ -81,7 +64,7 @@ class LoadBalancerPoolTest
         agentPins = pins.resolve("agent");
         final List<String> arguments = List.of("--node-name", DemoCommand.NODE, "--node-ip", "198.18.0.1",
             "--xdp-iface", "ext0", "--bpffs-dir", agentPins.toString(),
-            "--aeron-dir", aeronDirectory.toString(), "--state-dir", work.resolve("state").toString(),
+            "--aeron-dir", directories.aeron().toString(), "--state-dir", directories.work().resolve("state").toString(),
             "--manifests", manifests.toString(), "--lb-ip-pool", POOL4, "--lb-ip-pool", POOL6,
             "--metrics-address", "off");
 
@@ -128,7 +111,7 @@ class LoadBalancerPoolTest
     void aFullPoolLeavesTheServicePendingAndGetServicesSaysWhy(@Pods(1) final LabNetwork network,
         final PinDirectory pins) throws Exception
     {
-        final Path manifests = Files.createDirectories(work.resolve("manifests"));
+        final Path manifests = Files.createDirectories(directories.work().resolve("manifests"));
         DemoCommand.writeManifests(network, manifests);
         Files.writeString(manifests.resolve("squatter.yaml"), """
             apiVersion: v1
@@ -142,7 +125,7 @@ class LoadBalancerPoolTest
         agentPins = pins.resolve("agent");
         try (AgentProcess agent = AgentProcess.start(network.node(), List.of("--node-name", DemoCommand.NODE,
             "--xdp-iface", "ext0", "--bpffs-dir", agentPins.toString(),
-            "--aeron-dir", aeronDirectory.toString(), "--state-dir", work.resolve("state").toString(),
+            "--aeron-dir", directories.aeron().toString(), "--state-dir", directories.work().resolve("state").toString(),
             "--manifests", manifests.toString(), "--lb-ip-pool", "198.18.0.250/31", "--metrics-address", "off")))
         {
             final List<String> lines = await(() -> get("services"),
@@ -195,7 +178,7 @@ class LoadBalancerPoolTest
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(new StringWriter(), true));
         commandLine.execute("get", what, "--bpffs-dir", agentPins.toString(), "--state-dir",
-            work.resolve("state").toString());
+            directories.work().resolve("state").toString());
         return out.toString().lines().toList();
     }
 

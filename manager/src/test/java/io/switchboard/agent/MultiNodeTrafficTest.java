@@ -441,7 +441,8 @@ class MultiNodeTrafficTest
         {
             await(() -> answers(pod, frontend), "hairpin to " + frontend);
             final Requests.Answer tcp = Requests.tcp(pod, frontend, TIMEOUT);
-            final Requests.Answer udp = Requests.udp(pod, frontend, TIMEOUT);
+            // a datagram has no retransmission: on this shared machine one may be late, so up to three tries
+            final Requests.Answer udp = udpWithRetries(pod, frontend);
             assertThat(tcp.pod()).isEqualTo("node0-pod0");
             assertThat(udp.pod()).isEqualTo("node0-pod0");
             assertThat(tcp.peer()).isEqualTo(frontend);
@@ -475,6 +476,24 @@ class MultiNodeTrafficTest
                 }
             }
             throw new AssertionError(what + " got no answer: " + ex + counters, ex);
+        }
+    }
+
+    private static Requests.Answer udpWithRetries(final Host from, final InetSocketAddress target)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Requests.udp(from, target, TIMEOUT);
+            }
+            catch (final UncheckedIOException ex)
+            {
+                if (attempt == 3)
+                {
+                    throw ex;
+                }
+            }
         }
     }
 

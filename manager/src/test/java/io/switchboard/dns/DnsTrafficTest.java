@@ -1,18 +1,16 @@
 package io.switchboard.dns;
 
+import io.switchboard.agent.AgentDirectories;
 import io.switchboard.agent.AgentProcess;
 import io.switchboard.netns.Host;
-import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
-import io.switchboard.netns.Names;
 import io.switchboard.netns.Shell;
 import io.switchboard.testing.KernelTest;
 import io.switchboard.testing.PinDirectory;
 import io.switchboard.testing.Pods;
 import io.switchboard.testing.TestCgroup;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -55,23 +53,8 @@ class DnsTrafficTest
     private static final int BATCH = 50;
     private static final Pattern MALFORMED = Pattern.compile(
         "switchboard_dns_malformed_total\\{action=\"(formerr|dropped)\"} ([0-9.E]+)");
-    private Path work;
-    private Path aeronDirectory;
-
-    @BeforeEach
-    void directories() throws IOException
-    {
-        work = Files.createTempDirectory("switchboard-dns-test");
-        Files.createDirectories(work.resolve("manifests"));
-        aeronDirectory = Path.of("/dev/shm", "switchboard-" + Names.next());
-    }
-
-    @AfterEach
-    void removeDirectories()
-    {
-        LabFiles.deleteTree(work);
-        LabFiles.deleteTree(aeronDirectory);
-    }
+    @RegisterExtension
+    final AgentDirectories directories = new AgentDirectories("switchboard-dns-test");
 
     @Test
     void podsResolveServicesThroughTheDnsClusterIpAndSeeEndpointChanges(@Pods(3) final LabNetwork network,
@@ -228,9 +211,9 @@ class DnsTrafficTest
         return List.of("--node-name", "node-a", "--node-ip", "198.18.0.1", "--xdp-iface", "ext0",
             "--cgroup", cgroup.path().toString(),
             "--bpffs-dir", pins.resolve("agent").toString(),
-            "--aeron-dir", aeronDirectory.toString(),
-            "--state-dir", work.resolve("state").toString(),
-            "--manifests", work.resolve("manifests").toString(),
+            "--aeron-dir", directories.aeron().toString(),
+            "--state-dir", directories.work().resolve("state").toString(),
+            "--manifests", directories.work().resolve("manifests").toString(),
             "--dns-listen", "198.18.0.1:53", "--dns-service-ip", DNS_IP);
     }
 
@@ -272,13 +255,13 @@ class DnsTrafficTest
      */
     private String getent(final Host pod, final String name) throws IOException
     {
-        final Path resolvConf = work.resolve("resolv.conf");
+        final Path resolvConf = directories.work().resolve("resolv.conf");
         Files.writeString(resolvConf, """
             search shop.svc.cluster.local svc.cluster.local cluster.local
             nameserver %s
             options ndots:5 timeout:2 attempts:1
             """.formatted(DNS_IP));
-        final Path nsswitch = work.resolve("nsswitch.conf");
+        final Path nsswitch = directories.work().resolve("nsswitch.conf");
         Files.writeString(nsswitch, "hosts: files dns\n");
         final Shell.Result result = pod.tryExec("unshare", "--mount", "--propagation", "private", "sh", "-c",
             "mount --bind " + resolvConf + " /etc/resolv.conf && mount --bind " + nsswitch +
@@ -401,8 +384,8 @@ class DnsTrafficTest
             - {name: pg, protocol: TCP, port: 5432}
             endpoints:
             """ + endpoints;
-        final Path file = work.resolve("manifests").resolve("dns.yaml");
-        final Path temporary = work.resolve("dns.yaml.tmp");
+        final Path file = directories.work().resolve("manifests").resolve("dns.yaml");
+        final Path temporary = directories.work().resolve("dns.yaml.tmp");
         Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
         Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
