@@ -238,9 +238,20 @@ class MultiNodeTrafficTest
             service("spread", "LoadBalancer", "10.96.0.40", null, "Cluster", "Cluster", 30040, 0, "203.0.113.40") +
             pods).startAll();
         final InetAddress vip = address("203.0.113.40");
+        // every table read below, on both nodes, with all four pods: an agent programs a Service's ports one
+        // by one, and the endpoints of pods as it derives them
         for (int node = 0; node < 2; node++)
         {
-            awaitFrontend(agents, node, vip, 80, UDP);
+            for (final InetAddress frontend : List.of(address("10.96.0.40"), vip))
+            {
+                for (final int protocol : List.of(TCP, UDP))
+                {
+                    final int on = node;
+                    awaitFrontend(agents, on, frontend, 80, protocol);
+                    await(() -> 4 == new HashSet<>(table(agents, on, frontend, protocol)).size(),
+                        "node" + on + " balancing " + frontend.getHostAddress() + " over the four pods");
+                }
+            }
         }
 
         for (final InetAddress frontend : List.of(address("10.96.0.40"), vip))
