@@ -30,8 +30,8 @@ import java.util.List;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.Map;
-import java.util.function.Predicate;
 
+import static io.switchboard.agent.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -273,22 +273,6 @@ class CliAgentTest
                 throw new UncheckedIOException(ex);
             }
         });
-    }
-
-    private static <T> T await(final java.util.function.Supplier<T> attempt, final Predicate<T> done)
-    {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline)
-        {
-            last = attempt.get();
-            if (done.test(last))
-            {
-                return last;
-            }
-            AgentProcess.sleep(100);
-        }
-        throw new AssertionError("gave up waiting; last: " + last);
     }
 
     private static String webManifest()

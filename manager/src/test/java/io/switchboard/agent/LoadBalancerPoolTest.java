@@ -27,9 +27,8 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Predicate;
-import java.util.function.Supplier;
 
+import static io.switchboard.agent.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -238,21 +237,5 @@ class LoadBalancerPoolTest
         {
             throw new IllegalArgumentException(literal, ex);
         }
-    }
-
-    private static <T> T await(final Supplier<T> attempt, final Predicate<T> done)
-    {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline)
-        {
-            last = attempt.get();
-            if (done.test(last))
-            {
-                return last;
-            }
-            AgentProcess.sleep(100);
-        }
-        throw new AssertionError("gave up waiting; last: " + last);
     }
 }
