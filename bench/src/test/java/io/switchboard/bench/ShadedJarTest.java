@@ -1,0 +1,53 @@
+package io.switchboard.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The agent's shaded jar ({@code manager/target/switchboard.jar}, what {@code bin/switchboard} and the image
+ * run) resolves names with the JVM's own resolver: a dependency that registers itself as the resolver
+ * (dnsjava does) must not break every name lookup there, as it once did. Here because the reactor packages
+ * the manager before this module's tests run; the manager's own tests run before its jar exists.
+ */
+class ShadedJarTest
+{
+    private static final Path AGENT_JAR = Path.of("..", "manager", "target", "switchboard.jar");
+
+    @Test
+    void aNameLookupWorksWithTheAgentsShadedJarOnTheClassPath() throws IOException, InterruptedException
+    {
+        assertThat(AGENT_JAR).as("built by the manager module's package phase").exists();
+        final Path directory = Files.createTempDirectory("switchboard-shaded-jar");
+        try
+        {
+            final Path source = Files.writeString(directory.resolve("Lookup.java"), """
+                public class Lookup
+                {
+                    public static void main(final String[] args) throws Exception
+                    {
+                        System.out.println("resolved " + java.net.InetAddress.getByName("localhost").isLoopbackAddress());
+                    }
+                }
+                """);
+            final String java = ProcessHandle.current().info().command().orElse("java");
+            final Process process = new ProcessBuilder(java, "-cp", AGENT_JAR.toString(), source.toString())
+                .redirectErrorStream(true).start();
+            final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(process.exitValue()).as(output).isZero();
+            assertThat(output).contains("resolved true");
+        }
+        finally
+        {
+            Files.deleteIfExists(directory.resolve("Lookup.java"));
+            Files.deleteIfExists(directory);
+        }
+    }
+}
