@@ -11,15 +11,19 @@ import io.switchboard.testing.Pods;
 import io.switchboard.testing.TestCgroup;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
 
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -31,7 +35,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -50,6 +56,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DnsTrafficTest
 {
     private static final String DNS_IP = "10.96.0.10";
+    /** What the test's upstream answers: an address of the lab, so nothing ever leaves it. */
+    private static final String UPSTREAM_ANSWER = "198.18.0.99";
     private static final int BATCH = 50;
     private static final Pattern MALFORMED = Pattern.compile(
         "switchboard_dns_malformed_total\\{action=\"(formerr|dropped)\"} ([0-9.E]+)");
@@ -96,6 +104,68 @@ class DnsTrafficTest
             writeManifests(Set.of(1)); // pod-0 and pod-2 leave
             awaitDig(pod, List.of("db.shop.svc.cluster.local", "A"), "198.19.0.11", agent);
             assertThat(status(pod, "+notcp", "db-0.db.shop.svc.cluster.local")).isEqualTo("NXDOMAIN");
+        }
+    }
+
+    @Test
+    void namesOutsideTheZoneGoToTheUpstreamAndAnExternalNameIsFollowedThere(@Pods(3) final LabNetwork network,
+        final PinDirectory pins, final TestCgroup cgroup) throws Exception
+    {
+        writeManifests(Set.of(0));
+        // the upstream: a DNS server in the client's namespace (its socket stays there, whatever thread serves
+        // it) that answers every A query with one lab address and records what it was asked
+        final Host client = network.client();
+        final DatagramSocket upstream = network.closeWithNetwork(
+            client.call(() -> new DatagramSocket(new InetSocketAddress(client.address4(), 5353))));
+        final List<String> asked = Collections.synchronizedList(new ArrayList<>());
+        Thread.ofPlatform().daemon().start(() -> serveUpstream(upstream, asked));
+        final List<String> arguments = new ArrayList<>(arguments(pins, cgroup));
+        arguments.addAll(List.of("--dns-upstream", client.address4().getHostAddress() + ":5353"));
+        try (AgentProcess agent = AgentProcess.start(network.node(), arguments))
+        {
+            final Host pod = network.pod(0);
+            awaitDig(pod, List.of("web.shop.svc.cluster.local", "A"), "10.96.0.30", agent);
+
+            assertThat(dig(pod, "+notcp", "example.org", "A")).containsExactly(UPSTREAM_ANSWER);
+            assertThat(dig(pod, "+tcp", "example.org", "A")).containsExactly(UPSTREAM_ANSWER);
+            assertThat(dig(pod, "+notcp", "search.shop.svc.cluster.local", "A")).as("ExternalName, then upstream")
+                .containsExactly("search.example.com.", UPSTREAM_ANSWER);
+            assertThat(dig(pod, "+notcp", "web.shop.svc.cluster.local", "A")).containsExactly("10.96.0.30");
+            assertThat(asked).contains("example.org.", "search.example.com.")
+                .noneMatch(name -> name.endsWith("cluster.local."));
+        }
+    }
+
+    /** A minimal upstream: one A record, {@link #UPSTREAM_ANSWER}, for every query, until the socket closes. */
+    private static void serveUpstream(final DatagramSocket socket, final List<String> asked)
+    {
+        final byte[] buffer = new byte[512];
+        while (!socket.isClosed())
+        {
+            try
+            {
+                final DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
+                socket.receive(packet);
+                final Message query = new Message(Arrays.copyOf(packet.getData(), packet.getLength()));
+                final Record question = query.getQuestion();
+                asked.add(question.getName().toString());
+                final Message response = new Message(query.getHeader().getID());
+                response.getHeader().setFlag(Flags.QR);
+                response.getHeader().setFlag(Flags.RD);
+                response.getHeader().setFlag(Flags.RA);
+                response.addRecord(question, Section.QUESTION);
+                if (question.getType() == Type.A)
+                {
+                    response.addRecord(new ARecord(question.getName(), DClass.IN, 60,
+                        InetAddress.getByName(UPSTREAM_ANSWER)), Section.ANSWER);
+                }
+                final byte[] wire = response.toWire();
+                socket.send(new DatagramPacket(wire, wire.length, packet.getSocketAddress()));
+            }
+            catch (final IOException ex)
+            {
+                return; // closed with the network
+            }
         }
     }
 
