@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Requests;
 import io.switchboard.testing.KernelTest;
@@ -283,10 +284,6 @@ class AgentTrafficTest
             - {name: dns, protocol: UDP, port: 8080}
             endpoints:
             """.formatted(affinity ? "ClientIP" : "None") + endpoints;
-        final Path file = directories.work().resolve("manifests").resolve("web.yaml");
-        final Path temporary = directories.work().resolve("web.yaml.tmp");
-        Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
-        Files.move(temporary, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        LabFiles.replace(directories.manifests().resolve("web.yaml"), yaml);
     }
 }

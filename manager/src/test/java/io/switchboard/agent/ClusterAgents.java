@@ -9,10 +9,8 @@ import io.switchboard.testing.TestCgroup;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -65,18 +63,8 @@ final class ClusterAgents implements AutoCloseable
     /** Replaces the one manifest every agent follows (atomically: an agent never reads half a file). */
     ClusterAgents manifests(final String yaml)
     {
-        try
-        {
-            final Path temporary = work.resolve("cluster.yaml.tmp");
-            Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
-            Files.move(temporary, manifests.resolve("cluster.yaml"), StandardCopyOption.REPLACE_EXISTING,
-                StandardCopyOption.ATOMIC_MOVE);
-            return this;
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        LabFiles.replace(manifests.resolve("cluster.yaml"), yaml);
+        return this;
     }
 
     /** Starts every node's agent at once and waits until each is ready. */

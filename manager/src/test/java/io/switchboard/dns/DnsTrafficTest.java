@@ -3,6 +3,7 @@ package io.switchboard.dns;
 import io.switchboard.agent.AgentDirectories;
 import io.switchboard.agent.AgentProcess;
 import io.switchboard.netns.Host;
+import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Shell;
 import io.switchboard.testing.KernelTest;
@@ -33,7 +34,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -454,9 +454,6 @@ class DnsTrafficTest
             - {name: pg, protocol: TCP, port: 5432}
             endpoints:
             """ + endpoints;
-        final Path file = directories.work().resolve("manifests").resolve("dns.yaml");
-        final Path temporary = directories.work().resolve("dns.yaml.tmp");
-        Files.writeString(temporary, yaml, StandardCharsets.UTF_8);
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        LabFiles.replace(directories.manifests().resolve("dns.yaml"), yaml);
     }
 }
