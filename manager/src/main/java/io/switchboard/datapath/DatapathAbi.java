@@ -85,7 +85,7 @@ public final class DatapathAbi
     public static final String[] GLOBAL_COUNTERS = {"passed", "not_ip", "fragment", "ip_options", "ipv6_ext",
         "not_tcp_udp", "truncated", "no_service", "service", "revnat", "nat_failed", "sock_xlate", "sock_revnat",
         "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed", "neigh_answered",
-        "neigh_ignored"};
+        "neigh_ignored", "ct_stale"};
 
     /** A port in network byte order. */
     public static final ValueLayout.OfShort NET_PORT =

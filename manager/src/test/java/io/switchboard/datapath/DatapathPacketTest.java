@@ -459,6 +459,115 @@ class DatapathPacketTest
         assertThat(datapath.svcCounter(SVC_PINNED, "ct_hits")).isZero();
     }
 
+    /** A translated flow from client:40000 to frontend:port whose only backend is backend:8080. */
+    record Reuse(String description, String program, InetAddress client, InetAddress frontend, int port,
+        InetAddress backend)
+    {
+        @Override
+        public String toString()
+        {
+            return description;
+        }
+    }
+
+    static Stream<Reuse> reusedTuples()
+    {
+        final String xdp = DatapathAbi.PROGRAM_XDP;
+        final String tc = DatapathAbi.PROGRAM_TC_FROM_POD;
+        return Stream.of(
+            new Reuse("XDP: NodePort", xdp, CLIENT4, NODE4, NODE_PORT, POD4),
+            new Reuse("XDP: IPv6 NodePort", xdp, CLIENT6, NODE6, NODE_PORT, POD6),
+            new Reuse("tc from pod: ClusterIP", tc, POD4_B, CLUSTER_IP4, 80, POD4),
+            new Reuse("tc from pod: IPv6 ClusterIP", tc, address("fd00:19::b"), CLUSTER_IP6, 80, POD6));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("reusedTuples")
+    void aSynAckOnTheTupleOfATranslatedFlowPastItsHandshakeLeavesUntranslatedAndEndsThatFlowsEntries(final Reuse c)
+    {
+        final BpfProgram program = datapath.program(c.program());
+        final int client = 40000;
+        run(program, Packet.tcp(c.client(), client, c.frontend(), c.port()).syn().sequence(100, 0).build());
+        final byte[] handshake = Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+            .flags(Packet.TCP_SYN | Packet.TCP_ACK).sequence(500, 101).build();
+        final byte[] translatedHandshake = Packet.tcp(c.frontend(), c.port(), c.client(), client)
+            .flags(Packet.TCP_SYN | Packet.TCP_ACK).sequence(500, 101).build();
+        // the SYN-ACK of the translated flow, and its retransmission, while the flow is in its handshake
+        assertThat(run(datapath.tcFromPod(), handshake).packet()).isEqualTo(translatedHandshake);
+        assertThat(run(datapath.tcFromPod(), handshake).packet()).isEqualTo(translatedHandshake);
+        run(datapath.tcFromPod(), Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+            .flags(Packet.TCP_ACK | Packet.TCP_FIN).sequence(501, 101).build());
+        // the client reaches the backend directly from the same port: no service packet, the entries stay
+        final byte[] directSyn = Packet.tcp(c.client(), client, c.backend(), TARGET_PORT).syn().sequence(9000, 0)
+            .build();
+        assertThat(run(program, directSyn).packet()).isEqualTo(directSyn);
+        assertThat(datapath.conntrackBackend(c.backend(), TARGET_PORT, c.client(), client, PROTO_TCP,
+            DatapathAbi.CT_DIR_REPLY)).isPositive();
+
+        final byte[] synAck = Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+            .flags(Packet.TCP_SYN | Packet.TCP_ACK).sequence(7000, 9001).build();
+        final TestRunResult answer = run(datapath.tcFromPod(), synAck);
+        final byte[] data = Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+            .flags(Packet.TCP_ACK | Packet.TCP_PSH).sequence(7001, 9001).payload(new byte[] {'o', 'k', '\n'}).build();
+        final TestRunResult more = run(datapath.tcFromPod(), data);
+
+        assertThat(answer.returnValue()).isEqualTo(TC_ACT_OK);
+        assertThat(answer.packet()).as("the direct flow's SYN-ACK, untouched").isEqualTo(synAck);
+        assertThat(more.packet()).as("and its data").isEqualTo(data);
+        assertThat(datapath.conntrackBackend(c.backend(), TARGET_PORT, c.client(), client, PROTO_TCP,
+            DatapathAbi.CT_DIR_REPLY)).as("the earlier flow's REPLY entry").isEqualTo(-1);
+        assertThat(datapath.conntrackBackend(c.client(), client, c.frontend(), c.port(), PROTO_TCP,
+            DatapathAbi.CT_DIR_FORWARD)).as("the earlier flow's FORWARD entry").isEqualTo(-1);
+        assertThat(datapath.stat("ct_stale")).isEqualTo(1);
+        assertThat(datapath.stat("revnat")).as("the handshake twice and the FIN").isEqualTo(3);
+    }
+
+    @Test
+    void aStaleReplyEntryGoesWithoutTheForwardEntryOfALaterFlowOfTheSameClientTuple()
+    {
+        datapath.maglevTable(SVC_PINNED, DatapathFixture.spread(7, 101));
+        run(datapath.xdp(), Packet.tcp(CLIENT4, 40000, PINNED4, 80).syn().build());
+        run(datapath.tcFromPod(), Packet.tcp(POD4, TARGET_PORT, CLIENT4, 40000).flags(Packet.TCP_ACK).build());
+        // a later connection from the same port, balanced to the other pod
+        datapath.maglevTable(SVC_PINNED, DatapathFixture.spread(7, 102));
+        run(datapath.xdp(), Packet.tcp(CLIENT4, 40000, PINNED4, 80).syn().build());
+
+        final byte[] synAck = Packet.tcp(POD4, TARGET_PORT, CLIENT4, 40000)
+            .flags(Packet.TCP_SYN | Packet.TCP_ACK).build();
+        assertThat(run(datapath.tcFromPod(), synAck).packet()).isEqualTo(synAck);
+
+        assertThat(datapath.conntrackBackend(POD4, TARGET_PORT, CLIENT4, 40000, PROTO_TCP, DatapathAbi.CT_DIR_REPLY))
+            .as("the first connection's REPLY entry").isEqualTo(-1);
+        assertThat(datapath.conntrackBackend(CLIENT4, 40000, PINNED4, 80, PROTO_TCP, DatapathAbi.CT_DIR_FORWARD))
+            .as("the later connection's FORWARD entry").isEqualTo(102);
+        assertThat(datapath.conntrackBackend(POD4_B, TARGET_PORT, CLIENT4, 40000, PROTO_TCP,
+            DatapathAbi.CT_DIR_REPLY)).as("the later connection's REPLY entry").isEqualTo(102);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("reusedTuples")
+    void aDatagramToTheBackendFromTheTupleOfATranslatedUdpFlowTakesTheTupleAndItsRepliesLeaveUntranslated(
+        final Reuse c)
+    {
+        final BpfProgram program = datapath.program(c.program());
+        final byte[] payload = {'h', 'i', '\n'};
+        run(program, Packet.udp(c.client(), 40000, c.frontend(), c.port()).payload(payload).build());
+        final byte[] direct = Packet.udp(c.client(), 40000, c.backend(), TARGET_PORT).payload(payload).build();
+        final byte[] reply = Packet.udp(c.backend(), TARGET_PORT, c.client(), 40000).payload(payload).build();
+
+        final TestRunResult sent = run(program, direct);
+        final TestRunResult answered = run(datapath.tcFromPod(), reply);
+
+        assertThat(sent.packet()).isEqualTo(direct);
+        assertThat(answered.packet()).as("the reply to the direct datagram, untouched").isEqualTo(reply);
+        assertThat(datapath.conntrackBackend(c.backend(), TARGET_PORT, c.client(), 40000, PROTO_UDP,
+            DatapathAbi.CT_DIR_REPLY)).isEqualTo(-1);
+        assertThat(datapath.conntrackBackend(c.client(), 40000, c.frontend(), c.port(), PROTO_UDP,
+            DatapathAbi.CT_DIR_FORWARD)).isEqualTo(-1);
+        assertThat(datapath.stat("ct_stale")).isEqualTo(1);
+        assertThat(datapath.stat("revnat")).isZero();
+    }
+
     record Untouched(String description, byte[] frame, String reason)
     {
         @Override

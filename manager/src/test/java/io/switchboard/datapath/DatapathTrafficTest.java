@@ -66,7 +66,7 @@ class DatapathTrafficTest
     /** The toolchain probe: its XDP program passes every packet while its drop list is empty. */
 
     /** The datapath loaded, programmed and attached in a lab network; detached and unloaded on close. */
-    private static final class Attached implements AutoCloseable
+    static final class Attached implements AutoCloseable
     {
         final DatapathFixture datapath;
         final List<AutoCloseable> links = new ArrayList<>();
@@ -87,7 +87,7 @@ class DatapathTrafficTest
         }
     }
 
-    private static Attached attach(final LabNetwork network, final TestCgroup cgroup)
+    static Attached attach(final LabNetwork network, final TestCgroup cgroup)
     {
         return attach(network, cgroup, false);
     }
