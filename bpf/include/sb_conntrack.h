@@ -12,9 +12,9 @@
  *   - an entry idle longer than its timeout (sb_config, per protocol and TCP state) is a miss;
  *   - a forward entry whose backend is gone from sb_backends (or changed address) is a miss, so a
  *     flow whose backend was removed is balanced again rather than sent to it;
- *   - a REPLY entry translates a TCP packet with SYN (a SYN-ACK) only in the handshake of its flow, and an
- *     untranslated UDP packet of the opposite direction takes its tuple: otherwise the entry is left from an
- *     earlier flow with the same tuple, and is deleted with its FORWARD entry (sb_ct_forget).
+ *   - a REPLY entry translates a TCP packet with SYN (a SYN-ACK) only in the handshake of its flow, and a
+ *     UDP datagram or TCP SYN of the opposite direction to no frontend takes its tuple: otherwise the entry
+ *     is left from an earlier flow with the same tuple, and is deleted with its FORWARD entry (sb_ct_forget).
  * last_seen is refreshed at most once a second so that busy flows do not write the entry per packet;
  * each refresh also refreshes the other direction's entry of the flow.
  */
@@ -201,6 +201,8 @@ static __always_inline void sb_ct_forget(const struct sb_ct_key *key, const stru
  * entry took to the backend, killing the new connection's handshake there; every such exchange refreshed the
  * closing entries, so the client's SYN retransmissions met them again until two came more than the closing
  * timeout apart (about 30 s). Packets without SYN are not judged: the SYN-ACK that opens the new flow is.
+ * (The new flow's SYN, when it passes sb_xdp or sb_tc_from_pod, has already deleted the entry:
+ * sb_ct_claim_untranslated; this rule is for SYNs that reached the backend another way.)
  */
 static __always_inline int sb_ct_reply_stale(const struct sb_ct_value *ct, const struct sb_pkt *pkt)
 {
@@ -225,12 +227,17 @@ static __always_inline struct sb_ct_value *sb_ct_lookup_reply(const struct sb_ct
 }
 
 /*
- * An untranslated UDP packet (to no frontend) from src:sport to dst:dport takes the tuple from a REPLY
- * entry keyed dst:dport -> src:sport, if any: that entry is of an earlier translated flow (the client sent
- * to a frontend from this port before), and would otherwise give the new flow's replies the frontend as
- * source and, refreshed by them, never expire. UDP has no handshake to judge on the reply path (as TCP's
- * SYN-ACK is, sb_ct_reply_stale), so the claim is made on the way in, for UDP only: one lookup, which
- * packets to no frontend over TCP do not pay. Not inlined: its key would not fit beside the callers' frames.
+ * A packet to no frontend that opens a flow (a UDP datagram, a TCP SYN without ACK) from src:sport to
+ * dst:dport takes the tuple from a REPLY entry keyed dst:dport -> src:sport, if any: that entry is of an
+ * earlier translated flow (the client sent to a frontend from this port before, and its backend is dst),
+ * and would otherwise translate the new flow's replies to come from the frontend. For UDP this is the only
+ * place to see it (no handshake to judge on the reply path). For TCP the SYN-ACK is judged there too
+ * (sb_ct_reply_stale), but a backend holding the earlier connection in TIME_WAIT answers a SYN of another
+ * client 4-tuple with an ACK, not a SYN-ACK: translated, that ACK missed the client's connecting socket
+ * (which retries at once on it) and the client's RST to the frontend killed the TIME_WAIT, so the
+ * connection waited for its first SYN retransmission (1 s). One lookup for datagrams and SYNs to no
+ * frontend; other TCP segments to no frontend pay nothing. Not inlined: its key would not fit beside the
+ * callers' frames.
  */
 static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
 {

@@ -35,11 +35,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * retransmissions (issue 16); a UDP reply came back from the NodePort.
  * <p>
  * Every request binds its source port explicitly, so the reuse is certain, and has a deadline of
- * {@value #DEADLINE_MILLIS} ms (connect and answer each). The TCP client closes with a RST (SO_LINGER 0) once it
- * has its answer, so that no TIME_WAIT socket is left in the pod: the pod's kernel may refuse a SYN of another
- * client 4-tuple on a tuple it holds in TIME_WAIT (its sequence number and timestamp come from a different
- * 4-tuple, so are not known to be newer), which costs a SYN retransmission and is not the datapath's doing
- * (bench/README.md, "Connection tail and the 35 s stall").
+ * {@value #DEADLINE_MILLIS} ms (connect and answer each). The pod closes first, so it holds each connection's
+ * tuple in TIME_WAIT when the next one comes: it may refuse that SYN (its timestamp comes from another client
+ * 4-tuple, so PAWS cannot tell it newer) with an ACK, on which the client resets and retries within a few
+ * milliseconds, provided the ACK reaches it untranslated (bench/README.md, "Connection tail and the 35 s stall").
  */
 @KernelTest
 class DatapathPortReuseTest
@@ -181,7 +180,6 @@ class DatapathPortReuseTest
             socket.setSoTimeout(DEADLINE_MILLIS);
             final String line = new BufferedReader(new InputStreamReader(socket.getInputStream(),
                 StandardCharsets.US_ASCII)).readLine();
-            socket.setSoLinger(true, 0);
             return new Reply(pod(line), (InetSocketAddress)socket.getRemoteSocketAddress());
         }
     }
