@@ -246,22 +246,28 @@ public final class XdpForwardingBenchmark
     /** Sets the forwarding mode in {@code sb_config.flags} and GRO on the pods' ends of their veths. */
     private static void select(final BpfObject datapath, final LabNetwork network, final Config config)
     {
-        try (BpfMap map = datapath.map(DatapathAbi.CONFIG, DatapathAbi.CONFIG_SPEC); Arena arena = Arena.ofConfined())
-        {
-            final MemorySegment value = arena.allocate(DatapathAbi.CONFIG_VALUE);
-            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "maglev_seed"), SEED);
-            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "flags"),
-                config.redirect() ? DatapathAbi.CFG_F_XDP_FIB_REDIRECT : 0);
-            map.update(arena.allocateFrom(ValueLayout.JAVA_INT, 0), value, BpfMap.BPF_ANY);
-        }
+        writeConfig(datapath, config.redirect());
         for (final Host pod : network.pods())
         {
             pod.exec("ethtool", "-K", pod.interfaceName(), "gro", config.podGro() ? "on" : "off");
         }
     }
 
+    /** Writes {@code sb_config}: the seed, default timeouts, and the forwarding mode ({@code redirect}). */
+    static void writeConfig(final BpfObject datapath, final boolean redirect)
+    {
+        try (BpfMap map = datapath.map(DatapathAbi.CONFIG, DatapathAbi.CONFIG_SPEC); Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment value = arena.allocate(DatapathAbi.CONFIG_VALUE);
+            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "maglev_seed"), SEED);
+            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.CONFIG_VALUE, "flags"),
+                redirect ? DatapathAbi.CFG_F_XDP_FIB_REDIRECT : 0);
+            map.update(arena.allocateFrom(ValueLayout.JAVA_INT, 0), value, BpfMap.BPF_ANY);
+        }
+    }
+
     /** NodePort TCP and UDP on the node's address, each spread over the 3 pods by a round-robin table. */
-    private static List<BpfMap> program(final BpfObject datapath, final LabNetwork network)
+    static List<BpfMap> program(final BpfObject datapath, final LabNetwork network)
     {
         final List<BpfMap> tables = new ArrayList<>();
         try (Arena arena = Arena.ofConfined();
@@ -326,7 +332,7 @@ public final class XdpForwardingBenchmark
      * {@code sb_xdp} native on {@code ext0}, {@code sb_tc_from_pod} on tc ingress of each pod link; the links
      * and tc filters go with the network's namespaces.
      */
-    private static void attach(final BpfObject datapath, final LabNetwork network)
+    static void attach(final BpfObject datapath, final LabNetwork network)
     {
         final Host node = network.node();
         network.closeWithNetwork(node.call(() -> datapath.program(DatapathAbi.PROGRAM_XDP)
