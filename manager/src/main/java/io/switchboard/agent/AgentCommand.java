@@ -36,7 +36,6 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.ShutdownSignalBarrier;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -152,6 +151,7 @@ public final class AgentCommand implements Callable<Integer>
         final KubernetesSerialization serialization = new KubernetesSerialization();
         final Path aeronDir = null == aeronDirectory ? ControlPlaneConfiguration.aeronDirectory() : aeronDirectory;
         final List<AutoCloseable> resources = new ArrayList<>();
+        final ShutdownOnSignal shutdown = ShutdownOnSignal.install();
         try
         {
             final Datapath datapath = Datapath.load(bpffsDirectory, Datapath.Sizes.defaults());
@@ -253,7 +253,7 @@ public final class AgentCommand implements Callable<Integer>
                 log.accept("following the API server at " + client.getMasterUrl());
             }
             log.accept("agent ready: node " + nodeName() + ", aeron " + aeronDir + ", pins " + bpffsDirectory);
-            new ShutdownSignalBarrier().await();
+            shutdown.await();
             log.accept("agent stopping; programs stay attached through their pinned links");
             return 0;
         }
@@ -261,6 +261,7 @@ public final class AgentCommand implements Callable<Integer>
         {
             Collections.reverse(resources);
             CloseHelper.quietCloseAll(resources);
+            shutdown.closed();
         }
     }
 
