@@ -25,7 +25,6 @@ public final class LibbpfKernelProbe implements KernelProbe
     private static final int MAP_TYPE_ARRAY = 2;
     private static final int ATTACH_CGROUP_INET4_CONNECT = 10;
     private static final int ATTACH_XDP = 37;
-    private static final int BPF_F_INNER_MAP = 0x1000;
     private static final int XDP_FLAGS_HW_MODE = 1 << 3;
     private static final int LOOPBACK_IFINDEX = 1;
     private static final int EPERM = 1;
@@ -136,7 +135,7 @@ public final class LibbpfKernelProbe implements KernelProbe
         {
             final MemorySegment opts = arena.allocate(MAP_CREATE_OPTS_SIZE, 8);
             opts.set(ValueLayout.JAVA_LONG, 0, MAP_CREATE_OPTS_SIZE);
-            opts.set(ValueLayout.JAVA_INT, 28, BPF_F_INNER_MAP);
+            opts.set(ValueLayout.JAVA_INT, 28, BpfMap.BPF_F_INNER_MAP);
             return loads(Libbpf.bpf_map_create(MAP_TYPE_ARRAY, MemorySegment.NULL, 4, 4, 1, opts));
         }
     }
