@@ -9,6 +9,8 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.bpf.Bpf;
 import io.switchboard.bpf.Interfaces;
+import io.switchboard.bpf.KernelProbe;
+import io.switchboard.bpf.LibbpfKernelProbe;
 import io.switchboard.bpf.XdpMode;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -18,6 +20,7 @@ import io.switchboard.control.codecs.SourceKind;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
 import io.switchboard.datapath.DatapathReader;
+import io.switchboard.datapath.KernelRequirements;
 import io.switchboard.dns.DnsCatalog;
 import io.switchboard.dns.DnsMetrics;
 import io.switchboard.dns.DnsServer;
@@ -37,6 +40,7 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -45,6 +49,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
+import java.io.PrintWriter;
 import java.net.SocketException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -143,10 +148,30 @@ public final class AgentCommand implements Callable<Integer>
     /** Seconds DNS answers may be cached (CoreDNS's default TTL). */
     static final long DNS_TTL_SECONDS = 5;
 
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    private final KernelProbe kernelProbe;
+
+    public AgentCommand()
+    {
+        this(new LibbpfKernelProbe());
+    }
+
+    /** An agent that asks {@code kernelProbe} what the kernel has (tests give a kernel of their making). */
+    AgentCommand(final KernelProbe kernelProbe)
+    {
+        this.kernelProbe = kernelProbe;
+    }
+
     @Override
     public Integer call() throws Exception
     {
         final Consumer<String> log = AgentCommand::log;
+        if (kernelLacksFeatures())
+        {
+            return 1;
+        }
         Bpf.require();
         final KubernetesSerialization serialization = new KubernetesSerialization();
         final Path aeronDir = null == aeronDirectory ? ControlPlaneConfiguration.aeronDirectory() : aeronDirectory;
@@ -263,6 +288,27 @@ public final class AgentCommand implements Callable<Integer>
             CloseHelper.quietCloseAll(resources);
             shutdown.closed();
         }
+    }
+
+    /**
+     * Probes the kernel for everything the datapath needs before anything on the machine is changed; on a
+     * kernel that lacks some, prints one line per missing feature with the oldest kernel that has it.
+     */
+    private boolean kernelLacksFeatures()
+    {
+        final KernelRequirements.Report report = KernelRequirements.check(kernelProbe);
+        final PrintWriter err = spec.commandLine().getErr();
+        for (final String problem : report.problems())
+        {
+            err.println(stamp(problem));
+        }
+        if (!report.missing().isEmpty())
+        {
+            err.println(stamp("the datapath cannot run on Linux " + System.getProperty("os.version") +
+                "; nothing was changed ('switchboard doctor' shows every feature)"));
+        }
+        err.flush();
+        return !report.missing().isEmpty();
     }
 
     /** {@code --dns-listen}: a concrete address, as it is the DNS Service's endpoint. */
@@ -411,6 +457,11 @@ public final class AgentCommand implements Callable<Integer>
 
     static void log(final String message)
     {
-        System.err.println(Instant.now() + " switchboard: " + message);
+        System.err.println(stamp(message));
+    }
+
+    private static String stamp(final String message)
+    {
+        return Instant.now() + " switchboard: " + message;
     }
 }
