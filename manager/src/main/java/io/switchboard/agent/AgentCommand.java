@@ -109,10 +109,15 @@ public final class AgentCommand implements Callable<Integer>
         + "gives one (repeatable).")
     private List<String> loadBalancerPools = new ArrayList<>();
 
-    @Option(names = "--metrics-address", defaultValue = "0.0.0.0:10249",
-        description = "host:port of /metrics and /healthz (kube-proxy's metrics port; default ${DEFAULT-VALUE}); "
-            + "'off' serves nothing (health check nodePorts neither).")
+    @Option(names = "--metrics-address", defaultValue = "127.0.0.1:10249",
+        description = "host:port of /metrics (and /healthz), loopback as kube-proxy's (default ${DEFAULT-VALUE}); "
+            + "'off' serves nothing there.")
     private String metricsAddress;
+
+    @Option(names = "--healthz-address", defaultValue = "0.0.0.0:10256",
+        description = "host:port of /healthz alone, for probes and load balancers (kube-proxy's healthz port; "
+            + "default ${DEFAULT-VALUE}); 'off' for none.")
+    private String healthzAddress;
 
     @Option(names = "--maglev-max-table-size", defaultValue = "65521",
         description = "Largest Maglev table (a prime of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, "
@@ -248,16 +253,17 @@ public final class AgentCommand implements Callable<Integer>
                     " (Service kube-system/kube-dns at " + dnsServiceIp.getHostAddress() + ")") +
                     (null == dnsUpstream ? ", other names REFUSED" : ", other names to " + dnsUpstream));
             }
-            if (!"off".equals(metricsAddress))
+            if (!"off".equals(metricsAddress) || !"off".equals(healthzAddress))
             {
                 final AgentHttpServer http = AgentHttpServer.start(agent::status,
-                    DatapathReader.of(datapath.maps()), AgentHttpServer.parseAddress(metricsAddress), log);
+                    DatapathReader.of(datapath.maps()), optionalAddress("--metrics-address", metricsAddress),
+                    optionalAddress("--healthz-address", healthzAddress), log);
                 resources.add(http);
                 if (null != dns)
                 {
                     http.register(dnsMetrics);
                 }
-                log.accept("metrics and healthz on " + metricsAddress + " (port " + http.port() + ")");
+                log.accept("metrics on " + metricsAddress + ", healthz on " + healthzAddress);
             }
 
             final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
@@ -309,6 +315,12 @@ public final class AgentCommand implements Callable<Integer>
         }
         err.flush();
         return !report.missing().isEmpty();
+    }
+
+    /** An address flag's value, or null for {@code off}. */
+    private static InetSocketAddress optionalAddress(final String flag, final String value)
+    {
+        return "off".equals(value) ? null : AgentHttpServer.parseAddress(flag, value);
     }
 
     /** {@code --dns-listen}: a concrete address, as it is the DNS Service's endpoint. */

@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.netns.Host;
 import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Requests;
@@ -11,6 +12,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -78,6 +84,12 @@ class AgentTrafficTest
             }
             assertThat(seenTcp).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
             assertThat(seenUdp).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
+
+            // closed by default, as kube-proxy: metrics on the node's loopback, /healthz for everyone on 10256
+            assertThat(httpGet(network.client(), "http://198.18.0.1:10256/healthz")).startsWith("200 ");
+            assertThat(httpGet(network.client(), "http://198.18.0.1:10249/metrics")).startsWith("refused");
+            assertThat(httpGet(network.node(), "http://127.0.0.1:10249/metrics")).startsWith("200 ")
+                .contains("switchboard_updates_applied_total");
 
             // a process on the node, in the hooked cgroup, reaching the ClusterIP through the socket hooks
             final Process onNode = cgroup.start(network.node(), "bash", "-c",
@@ -225,6 +237,24 @@ class AgentTrafficTest
             assertThat(lines.lines().map(line -> line.split(" ")[0]).distinct())
                 .as("20 connections through the socket hooks, one backend").hasSize(1);
         }
+    }
+
+    /** "STATUS BODY" of a GET from inside {@code host}'s namespace, or "refused" when nothing listens. */
+    private static String httpGet(final Host host, final String url)
+    {
+        return host.call(() ->
+        {
+            try (HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build())
+            {
+                final HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(url))
+                    .timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                return response.statusCode() + " " + response.body();
+            }
+            catch (final ConnectException ex)
+            {
+                return "refused";
+            }
+        });
     }
 
     private List<String> arguments(final PinDirectory pins, final TestCgroup cgroup)
