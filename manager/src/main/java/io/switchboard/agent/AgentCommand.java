@@ -9,6 +9,8 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.bpf.Bpf;
 import io.switchboard.bpf.Interfaces;
+import io.switchboard.bpf.KernelProbe;
+import io.switchboard.bpf.LibbpfKernelProbe;
 import io.switchboard.bpf.XdpMode;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -18,6 +20,7 @@ import io.switchboard.control.codecs.SourceKind;
 import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
 import io.switchboard.datapath.DatapathReader;
+import io.switchboard.datapath.KernelRequirements;
 import io.switchboard.dns.DnsCatalog;
 import io.switchboard.dns.DnsMetrics;
 import io.switchboard.dns.DnsServer;
@@ -36,8 +39,8 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.ShutdownSignalBarrier;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -46,6 +49,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
+import java.io.PrintWriter;
 import java.net.SocketException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -105,10 +109,15 @@ public final class AgentCommand implements Callable<Integer>
         + "gives one (repeatable).")
     private List<String> loadBalancerPools = new ArrayList<>();
 
-    @Option(names = "--metrics-address", defaultValue = "0.0.0.0:10249",
-        description = "host:port of /metrics and /healthz (kube-proxy's metrics port; default ${DEFAULT-VALUE}); "
-            + "'off' serves nothing (health check nodePorts neither).")
+    @Option(names = "--metrics-address", defaultValue = "127.0.0.1:10249",
+        description = "host:port of /metrics (and /healthz), loopback as kube-proxy's (default ${DEFAULT-VALUE}); "
+            + "'off' serves nothing there.")
     private String metricsAddress;
+
+    @Option(names = "--healthz-address", defaultValue = "0.0.0.0:10256",
+        description = "host:port of /healthz alone, for probes and load balancers (kube-proxy's healthz port; "
+            + "default ${DEFAULT-VALUE}); 'off' for none.")
+    private String healthzAddress;
 
     @Option(names = "--maglev-max-table-size", defaultValue = "65521",
         description = "Largest Maglev table (a prime of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, "
@@ -144,14 +153,35 @@ public final class AgentCommand implements Callable<Integer>
     /** Seconds DNS answers may be cached (CoreDNS's default TTL). */
     static final long DNS_TTL_SECONDS = 5;
 
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    private final KernelProbe kernelProbe;
+
+    public AgentCommand()
+    {
+        this(new LibbpfKernelProbe());
+    }
+
+    /** An agent that asks {@code kernelProbe} what the kernel has (tests give a kernel of their making). */
+    AgentCommand(final KernelProbe kernelProbe)
+    {
+        this.kernelProbe = kernelProbe;
+    }
+
     @Override
     public Integer call() throws Exception
     {
         final Consumer<String> log = AgentCommand::log;
+        if (kernelLacksFeatures())
+        {
+            return 1;
+        }
         Bpf.require();
         final KubernetesSerialization serialization = new KubernetesSerialization();
         final Path aeronDir = null == aeronDirectory ? ControlPlaneConfiguration.aeronDirectory() : aeronDirectory;
         final List<AutoCloseable> resources = new ArrayList<>();
+        final ShutdownOnSignal shutdown = ShutdownOnSignal.install();
         try
         {
             final Datapath datapath = Datapath.load(bpffsDirectory, Datapath.Sizes.defaults());
@@ -223,16 +253,17 @@ public final class AgentCommand implements Callable<Integer>
                     " (Service kube-system/kube-dns at " + dnsServiceIp.getHostAddress() + ")") +
                     (null == dnsUpstream ? ", other names REFUSED" : ", other names to " + dnsUpstream));
             }
-            if (!"off".equals(metricsAddress))
+            if (!"off".equals(metricsAddress) || !"off".equals(healthzAddress))
             {
                 final AgentHttpServer http = AgentHttpServer.start(agent::status,
-                    DatapathReader.of(datapath.maps()), AgentHttpServer.parseAddress(metricsAddress), log);
+                    DatapathReader.of(datapath.maps()), optionalAddress("--metrics-address", metricsAddress),
+                    optionalAddress("--healthz-address", healthzAddress), log);
                 resources.add(http);
                 if (null != dns)
                 {
                     http.register(dnsMetrics);
                 }
-                log.accept("metrics and healthz on " + metricsAddress + " (port " + http.port() + ")");
+                log.accept("metrics on " + metricsAddress + ", healthz on " + healthzAddress);
             }
 
             final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
@@ -253,7 +284,7 @@ public final class AgentCommand implements Callable<Integer>
                 log.accept("following the API server at " + client.getMasterUrl());
             }
             log.accept("agent ready: node " + nodeName() + ", aeron " + aeronDir + ", pins " + bpffsDirectory);
-            new ShutdownSignalBarrier().await();
+            shutdown.await();
             log.accept("agent stopping; programs stay attached through their pinned links");
             return 0;
         }
@@ -261,7 +292,35 @@ public final class AgentCommand implements Callable<Integer>
         {
             Collections.reverse(resources);
             CloseHelper.quietCloseAll(resources);
+            shutdown.closed();
         }
+    }
+
+    /**
+     * Probes the kernel for everything the datapath needs before anything on the machine is changed; on a
+     * kernel that lacks some, prints one line per missing feature with the oldest kernel that has it.
+     */
+    private boolean kernelLacksFeatures()
+    {
+        final KernelRequirements.Report report = KernelRequirements.check(kernelProbe);
+        final PrintWriter err = spec.commandLine().getErr();
+        for (final String problem : report.problems())
+        {
+            err.println(stamp(problem));
+        }
+        if (!report.missing().isEmpty())
+        {
+            err.println(stamp("the datapath cannot run on Linux " + System.getProperty("os.version") +
+                "; nothing was changed ('switchboard doctor' shows every feature)"));
+        }
+        err.flush();
+        return !report.missing().isEmpty();
+    }
+
+    /** An address flag's value, or null for {@code off}. */
+    private static InetSocketAddress optionalAddress(final String flag, final String value)
+    {
+        return "off".equals(value) ? null : AgentHttpServer.parseAddress(flag, value);
     }
 
     /** {@code --dns-listen}: a concrete address, as it is the DNS Service's endpoint. */
@@ -410,6 +469,11 @@ public final class AgentCommand implements Callable<Integer>
 
     static void log(final String message)
     {
-        System.err.println(Instant.now() + " switchboard: " + message);
+        System.err.println(stamp(message));
+    }
+
+    private static String stamp(final String message)
+    {
+        return Instant.now() + " switchboard: " + message;
     }
 }

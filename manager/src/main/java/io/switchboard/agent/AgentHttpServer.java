@@ -32,8 +32,9 @@ import java.util.function.Supplier;
 
 /**
  * The agent's HTTP surfaces, on threads of their own: {@code /metrics} (Prometheus text format, from the
- * Prometheus client library) and {@code /healthz} on {@code --metrics-address}, and kube-proxy's service
- * health checks on each {@code healthCheckNodePort}. Everything shown comes from the {@link AgentStatus}
+ * Prometheus client library) and {@code /healthz} on {@code --metrics-address} (loopback by default),
+ * {@code /healthz} alone on {@code --healthz-address} (every address by default, for probes), as kube-proxy
+ * splits them over 10249 and 10256, and kube-proxy's service health checks on each {@code healthCheckNodePort}. Everything shown comes from the {@link AgentStatus}
  * the agent thread publishes, plus the datapath's per-CPU counters, which only the datapath writes.
  */
 public final class AgentHttpServer implements AutoCloseable
@@ -44,19 +45,31 @@ public final class AgentHttpServer implements AutoCloseable
     private final DatapathReader counters;
     private final Consumer<String> log;
     private final HTTPServer server;
+    private final HttpServer healthzServer;
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final ScheduledExecutorService healthChecks;
     private final Map<Integer, HttpServer> healthCheckServers = new HashMap<>();
 
     private AgentHttpServer(final Supplier<AgentStatus> status, final DatapathReader counters,
-        final InetSocketAddress address, final Consumer<String> log) throws IOException
+        final InetSocketAddress metricsAddress, final InetSocketAddress healthzAddress, final Consumer<String> log)
+        throws IOException
     {
         this.status = status;
         this.counters = counters;
         this.log = log;
         registry.register(new Metrics());
-        server = HTTPServer.builder().inetAddress(address.getAddress()).port(address.getPort()).registry(registry)
-            .defaultHandler(this::healthz).buildAndStart();
+        server = null == metricsAddress ? null : HTTPServer.builder().inetAddress(metricsAddress.getAddress())
+            .port(metricsAddress.getPort()).registry(registry).defaultHandler(this::healthz).buildAndStart();
+        if (null == healthzAddress)
+        {
+            healthzServer = null;
+        }
+        else
+        {
+            healthzServer = HttpServer.create(healthzAddress, 16);
+            healthzServer.createContext("/", this::healthz);
+            healthzServer.start();
+        }
         healthChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
             .name("switchboard-health-checks").factory());
         healthChecks.scheduleWithFixedDelay(this::reconcileHealthChecks, 0, HEALTH_CHECK_RECONCILE_MS,
@@ -64,20 +77,22 @@ public final class AgentHttpServer implements AutoCloseable
     }
 
     /**
-     * Serves {@code /metrics} and {@code /healthz} on {@code address}, and the health check nodePorts.
+     * Serves {@code /metrics} and {@code /healthz} on {@code metricsAddress}, {@code /healthz} on
+     * {@code healthzAddress} (either may be null: not served), and the health check nodePorts.
      *
      * @param counters reads the datapath's counters (only {@code sb_svc_stats} and {@code sb_stats}).
      */
     public static AgentHttpServer start(final Supplier<AgentStatus> status, final DatapathReader counters,
-        final InetSocketAddress address, final Consumer<String> log)
+        final InetSocketAddress metricsAddress, final InetSocketAddress healthzAddress, final Consumer<String> log)
     {
         try
         {
-            return new AgentHttpServer(status, counters, address, log);
+            return new AgentHttpServer(status, counters, metricsAddress, healthzAddress, log);
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("serving metrics on " + address, ex);
+            throw new UncheckedIOException("serving metrics on " + metricsAddress + " and healthz on " +
+                healthzAddress, ex);
         }
     }
 
@@ -113,19 +128,13 @@ public final class AgentHttpServer implements AutoCloseable
         }
     }
 
-    /** The port {@code /metrics} is served on (useful with port 0). */
-    public int port()
-    {
-        return server.getPort();
-    }
-
     private void healthz(final HttpExchange exchange) throws IOException
     {
         try (exchange)
         {
             if (!"/healthz".equals(exchange.getRequestURI().getPath()))
             {
-                respond(exchange, 404, "text/plain", "not found: try /metrics or /healthz\n");
+                respond(exchange, 404, "text/plain", "not found: try /healthz (and /metrics on --metrics-address)\n");
                 return;
             }
             final AgentStatus current = status.get();
@@ -301,6 +310,13 @@ public final class AgentHttpServer implements AutoCloseable
             Thread.currentThread().interrupt();
         }
         healthCheckServers.values().forEach(check -> check.stop(0));
-        server.close();
+        if (null != healthzServer)
+        {
+            healthzServer.stop(0);
+        }
+        if (null != server)
+        {
+            server.close();
+        }
     }
 }

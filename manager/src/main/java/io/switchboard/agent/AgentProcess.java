@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -110,6 +112,41 @@ public final class AgentProcess implements AutoCloseable
         {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * SIGTERM, as a rolling update or {@code kubectl delete pod} sends it: how long the agent took to exit,
+     * or empty if it was still running after {@code limit} (it is then killed).
+     */
+    public Optional<Duration> terminate(final Duration limit)
+    {
+        final long start = System.nanoTime();
+        process.destroy();
+        try
+        {
+            if (process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS))
+            {
+                return Optional.of(Duration.ofNanos(System.nanoTime() - start));
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        // still running: its threads' stacks on this process's standard error, for whoever reads why
+        try
+        {
+            final String java = ProcessHandle.current().info().command().orElse("java");
+            new ProcessBuilder(java.replaceFirst("java$", "jcmd"), Long.toString(process.pid()), "Thread.print")
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start().waitFor(10, TimeUnit.SECONDS);
+        }
+        catch (final IOException | InterruptedException ignore)
+        {
+            // the dump is a courtesy
+        }
+        kill();
+        return Optional.empty();
     }
 
     private int exitCode()

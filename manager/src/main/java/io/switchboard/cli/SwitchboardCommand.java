@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     versionProvider = SwitchboardCommand.Version.class,
     description = "A Kubernetes Service dataplane: eBPF datapath, Java control plane.",
     subcommands = {AgentCommand.class, ApplyCommand.class, DeleteCommand.class, GetCommand.class,
-        ExplainCommand.class, DemoCommand.class})
+        ExplainCommand.class, DoctorCommand.class, DemoCommand.class})
 public final class SwitchboardCommand implements Runnable
 {
     @CommandLine.Spec

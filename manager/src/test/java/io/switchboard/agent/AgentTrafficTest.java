@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.netns.Host;
 import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
 import io.switchboard.netns.Requests;
@@ -11,6 +12,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -77,6 +84,12 @@ class AgentTrafficTest
             }
             assertThat(seenTcp).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
             assertThat(seenUdp).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
+
+            // closed by default, as kube-proxy: metrics on the node's loopback, /healthz for everyone on 10256
+            assertThat(httpGet(network.client(), "http://198.18.0.1:10256/healthz")).startsWith("200 ");
+            assertThat(httpGet(network.client(), "http://198.18.0.1:10249/metrics")).startsWith("refused");
+            assertThat(httpGet(network.node(), "http://127.0.0.1:10249/metrics")).startsWith("200 ")
+                .contains("switchboard_updates_applied_total");
 
             // a process on the node, in the hooked cgroup, reaching the ClusterIP through the socket hooks
             final Process onNode = cgroup.start(network.node(), "bash", "-c",
@@ -168,6 +181,34 @@ class AgentTrafficTest
     }
 
     @Test
+    void sigtermEndsTheAgentPromptlyAndLeavesTheDatapathServingForTheNextAgent(@Pods(2) final LabNetwork network,
+        final PinDirectory pins, final TestCgroup cgroup) throws Exception
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            network.startServer(i, 8080);
+        }
+        writeManifests(List.of(0, 1));
+        final InetSocketAddress nodePort = new InetSocketAddress(network.node().address4(), 30080);
+        try (AgentProcess agent = AgentProcess.start(network.node(), arguments(pins, cgroup)))
+        {
+            awaitAnswer(network, nodePort, agent);
+            // a pod's grace period is 30 s; before the fix the JVM waited 10 s for a barrier never closed
+            final Optional<Duration> exit = agent.terminate(Duration.ofSeconds(8));
+            assertThat(exit).as("the agent exits on SIGTERM; it said:\n" + String.join("\n", agent.output()))
+                .isPresent();
+            assertThat(exit.get()).as("time from SIGTERM to exit").isLessThan(Duration.ofSeconds(5));
+        }
+        assertThat(Requests.tcp(network.client(), nodePort, TIMEOUT).pod()).as("served with no agent running")
+            .isIn("pod-0", "pod-1");
+        try (AgentProcess next = AgentProcess.start(network.node(), arguments(pins, cgroup)))
+        {
+            assertThat(next.output()).anyMatch(line -> line.contains("adopted pinned datapath state"));
+            awaitAnswer(network, nodePort, next);
+        }
+    }
+
+    @Test
     void clientIpAffinityHoldsOnThePacketPathAndOnTheSocketPath(@Pods(3) final LabNetwork network,
         final PinDirectory pins, final TestCgroup cgroup) throws Exception
     {
@@ -196,6 +237,24 @@ class AgentTrafficTest
             assertThat(lines.lines().map(line -> line.split(" ")[0]).distinct())
                 .as("20 connections through the socket hooks, one backend").hasSize(1);
         }
+    }
+
+    /** "STATUS BODY" of a GET from inside {@code host}'s namespace, or "refused" when nothing listens. */
+    private static String httpGet(final Host host, final String url)
+    {
+        return host.call(() ->
+        {
+            try (HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build())
+            {
+                final HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(url))
+                    .timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                return response.statusCode() + " " + response.body();
+            }
+            catch (final ConnectException ex)
+            {
+                return "refused";
+            }
+        });
     }
 
     private List<String> arguments(final PinDirectory pins, final TestCgroup cgroup)

@@ -125,8 +125,10 @@ class DeployManifestsTest
             }
         }
         assertThat(flags).contains("--node-name", "--kubeconfig", "--xdp-iface", "--cgroup", "--bpffs-dir",
-            "--state-dir", "--aeron-dir", "--metrics-address");
-        assertThat(args).contains("--kubeconfig=in-cluster", "--metrics-address=0.0.0.0:10249");
+            "--state-dir", "--aeron-dir");
+        assertThat(args).contains("--kubeconfig=in-cluster");
+        assertThat(flags).as("metrics stay on the agent's loopback default, as kube-proxy's")
+            .doesNotContain("--metrics-address", "--healthz-address");
 
         // And picocli converts every value to its option's type (the kubelet's substitutions made first).
         final CommandLine cli = new CommandLine(new SwitchboardCommand());
@@ -181,9 +183,18 @@ class DeployManifestsTest
         assertThat(List.of(agent.getLivenessProbe(), agent.getReadinessProbe())).allSatisfy(probe ->
         {
             assertThat(probe.getHttpGet().getPath()).isEqualTo("/healthz");
-            assertThat(probe.getHttpGet().getPort().getIntVal()).isEqualTo(10249);
+            assertThat(probe.getHttpGet().getPort().getIntVal()).as("the agent's --healthz-address default")
+                .isEqualTo(healthzPortDefault());
         });
         assertThat(agent.getResources().getRequests()).containsKeys("cpu", "memory");
+    }
+
+    /** The port of {@code switchboard agent --healthz-address}'s default, as picocli reads it. */
+    private static int healthzPortDefault()
+    {
+        final String address = new CommandLine(new SwitchboardCommand()).getSubcommands().get("agent")
+            .getCommandSpec().findOption("--healthz-address").defaultValue();
+        return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
     }
 
     @Test

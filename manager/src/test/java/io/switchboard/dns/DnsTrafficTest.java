@@ -362,14 +362,14 @@ class DnsTrafficTest
             "\nagent said:\n" + String.join("\n", agent.output()));
     }
 
-    /** Malformed packets the agent counted (FORMERR and dropped), from its /metrics in the node. */
+    /** Malformed packets the agent counted (FORMERR and dropped), from its /metrics on the node's loopback. */
     private static long malformed(final Host node)
     {
         final String metrics = node.call(() ->
         {
             try (HttpClient client = HttpClient.newHttpClient())
             {
-                return client.send(HttpRequest.newBuilder(URI.create("http://198.18.0.1:10249/metrics")).build(),
+                return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:10249/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)).body();
             }
         });

@@ -925,4 +925,96 @@ public final class Libbpf
             throw unreachable(ex);
         }
     }
+
+    // ------------------------------------------------------------------------------- feature probes
+
+    private static final class libbpf_probe_bpf_prog_type
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_INT, C_POINTER);
+        static final MemorySegment ADDR = findOrThrow("libbpf_probe_bpf_prog_type");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /** {@code int libbpf_probe_bpf_prog_type(enum bpf_prog_type, const void *opts)}: 1 yes, 0 no, -errno. */
+    public static int libbpf_probe_bpf_prog_type(final int progType, final MemorySegment opts)
+    {
+        try
+        {
+            return (int)libbpf_probe_bpf_prog_type.HANDLE.invokeExact(progType, opts);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class libbpf_probe_bpf_map_type
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_INT, C_POINTER);
+        static final MemorySegment ADDR = findOrThrow("libbpf_probe_bpf_map_type");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /** {@code int libbpf_probe_bpf_map_type(enum bpf_map_type, const void *opts)}: 1 yes, 0 no, -errno. */
+    public static int libbpf_probe_bpf_map_type(final int mapType, final MemorySegment opts)
+    {
+        try
+        {
+            return (int)libbpf_probe_bpf_map_type.HANDLE.invokeExact(mapType, opts);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class bpf_prog_load
+    {
+        static final FunctionDescriptor DESC =
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER, C_SIZE_T, C_POINTER);
+        static final MemorySegment ADDR = findOrThrow("bpf_prog_load");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * {@code int bpf_prog_load(enum bpf_prog_type, const char *name, const char *license,
+     * const struct bpf_insn *insns, size_t insn_cnt, const struct bpf_prog_load_opts *)}: fd or -errno.
+     */
+    public static int bpf_prog_load(
+        final int progType,
+        final MemorySegment name,
+        final MemorySegment license,
+        final MemorySegment insns,
+        final long insnCount,
+        final MemorySegment opts)
+    {
+        try
+        {
+            return (int)bpf_prog_load.HANDLE.invokeExact(progType, name, license, insns, insnCount, opts);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
+    private static final class bpf_btf_load
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_SIZE_T, C_POINTER);
+        static final MemorySegment ADDR = findOrThrow("bpf_btf_load");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    /** {@code int bpf_btf_load(const void *btf_data, size_t btf_size, const struct bpf_btf_load_opts *)}: fd or -errno. */
+    public static int bpf_btf_load(final MemorySegment data, final long size, final MemorySegment opts)
+    {
+        try
+        {
+            return (int)bpf_btf_load.HANDLE.invokeExact(data, size, opts);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
 }
