@@ -111,6 +111,10 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 	int verdict;
 
 	if (!sb_svc_lookup(&pkt->dst, pkt->dport, pkt->proto, &svc)) {
+		/* a new flow to no frontend takes its tuple from an earlier translated flow (sb_conntrack.h) */
+		if (pkt->proto == IPPROTO_UDP ||
+		    (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (SB_TCP_SYN | SB_TCP_ACK)) == SB_TCP_SYN))
+			sb_ct_claim_untranslated(pkt);
 		sb_stat(SB_STAT_NO_SERVICE);
 		sb_stat(SB_STAT_PASSED);
 		return -1;
@@ -137,7 +141,7 @@ static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_a
 	struct sb_ct_key key;
 
 	sb_ct_key_reply(&key, pkt);
-	ct = sb_ct_lookup(&key, pkt, sb_config_get(), bpf_ktime_get_ns());
+	ct = sb_ct_lookup_reply(&key, pkt, sb_config_get(), bpf_ktime_get_ns());
 	if (!ct)
 		return 0;
 	*addr = ct->nat_addr;

@@ -11,7 +11,10 @@
  *   - a TCP RST creates nothing (it still follows an existing entry);
  *   - an entry idle longer than its timeout (sb_config, per protocol and TCP state) is a miss;
  *   - a forward entry whose backend is gone from sb_backends (or changed address) is a miss, so a
- *     flow whose backend was removed is balanced again rather than sent to it.
+ *     flow whose backend was removed is balanced again rather than sent to it;
+ *   - a REPLY entry translates a TCP packet with SYN (a SYN-ACK) only in the handshake of its flow, and a
+ *     UDP datagram or TCP SYN of the opposite direction to no frontend takes its tuple: otherwise the entry
+ *     is left from an earlier flow with the same tuple, and is deleted with its FORWARD entry (sb_ct_forget).
  * last_seen is refreshed at most once a second so that busy flows do not write the entry per packet;
  * each refresh also refreshes the other direction's entry of the flow.
  */
@@ -20,6 +23,7 @@
 
 #include "sb_maps.h"
 #include "sb_parse.h"
+#include "sb_stats.h"
 
 #define SB_NS_PER_S 1000000000ULL
 #define SB_CT_REFRESH_NS SB_NS_PER_S
@@ -142,11 +146,10 @@ static __always_inline void sb_ct_touch_peer(const struct sb_ct_key *key, const 
 		peer->last_seen_ns = now;
 }
 
-/* A live (not expired) entry for key, or NULL. Refreshes it and advances its TCP state. */
-static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *key, const struct sb_pkt *pkt,
-						       const struct sb_config *cfg, __u64 now)
+/* ct (the entry of key, NULL or not) if live (not expired), refreshed and its TCP state advanced; else NULL. */
+static __always_inline struct sb_ct_value *sb_ct_use(const struct sb_ct_key *key, struct sb_ct_value *ct,
+						    const struct sb_pkt *pkt, const struct sb_config *cfg, __u64 now)
 {
-	struct sb_ct_value *ct = bpf_map_lookup_elem(&sb_ct, key);
 	__u8 flags;
 
 	if (!ct)
@@ -161,6 +164,97 @@ static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *
 		sb_ct_touch_peer(key, ct, now);
 	}
 	return ct;
+}
+
+/* A live (not expired) entry for key, or NULL. Refreshes it and advances its TCP state. */
+static __always_inline struct sb_ct_value *sb_ct_lookup(const struct sb_ct_key *key, const struct sb_pkt *pkt,
+						       const struct sb_config *cfg, __u64 now)
+{
+	return sb_ct_use(key, bpf_map_lookup_elem(&sb_ct, key), pkt, cfg, now);
+}
+
+/*
+ * Deletes the REPLY entry `key` (value ct) of an earlier flow, and that flow's FORWARD entry if it is still
+ * the one that leads to this tuple (a later SYN to the frontend may have balanced the client's tuple to
+ * another backend: that live flow keeps its entry).
+ */
+static __always_inline void sb_ct_forget(const struct sb_ct_key *key, const struct sb_ct_value *ct)
+{
+	struct sb_ct_value *forward;
+	struct sb_ct_key peer_key;
+
+	sb_ct_peer_key(key, &ct->nat_addr, ct->nat_port, &peer_key);
+	forward = bpf_map_lookup_elem(&sb_ct, &peer_key);
+	if (forward && sb_addr_eq(&forward->nat_addr, &key->src) && forward->nat_port == key->sport)
+		bpf_map_delete_elem(&sb_ct, &peer_key);
+	bpf_map_delete_elem(&sb_ct, key);
+	sb_stat(SB_STAT_CT_STALE);
+}
+
+/*
+ * Whether a packet leaving a backend with SYN set (a SYN-ACK) shows REPLY entry ct to be left from an earlier
+ * flow. Such a packet belongs to the entry's flow only in that flow's handshake: every translated SYN writes
+ * its entries anew in SYN_SEEN, and the backend's first packet without SYN, or a FIN / RST, moves the REPLY
+ * entry out of it. A SYN-ACK meeting the entry in any other state answers a SYN this datapath did not
+ * translate: a client that reused the port of a finished translated flow to reach the backend directly.
+ * Translated, it would reach that client from the frontend and be answered with a RST, which the old FORWARD
+ * entry took to the backend, killing the new connection's handshake there; every such exchange refreshed the
+ * closing entries, so the client's SYN retransmissions met them again until two came more than the closing
+ * timeout apart (about 30 s). Packets without SYN are not judged: the SYN-ACK that opens the new flow is.
+ * (The new flow's SYN, when it passes sb_xdp or sb_tc_from_pod, has already deleted the entry:
+ * sb_ct_claim_untranslated; this rule is for SYNs that reached the backend another way.)
+ */
+static __always_inline int sb_ct_reply_stale(const struct sb_ct_value *ct, const struct sb_pkt *pkt)
+{
+	return pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_SYN) && ct->flags != SB_CT_F_SYN_SEEN;
+}
+
+/*
+ * The live REPLY entry for a packet leaving a backend (key: its tuple as on the wire), refreshed and
+ * advanced, or NULL; an entry the packet shows to be stale (sb_ct_reply_stale) is deleted, and the
+ * packet is not a reply of a translated flow.
+ */
+static __always_inline struct sb_ct_value *sb_ct_lookup_reply(const struct sb_ct_key *key, const struct sb_pkt *pkt,
+							     const struct sb_config *cfg, __u64 now)
+{
+	struct sb_ct_value *ct = bpf_map_lookup_elem(&sb_ct, key);
+
+	if (ct && sb_ct_reply_stale(ct, pkt)) {
+		sb_ct_forget(key, ct);
+		return NULL;
+	}
+	return sb_ct_use(key, ct, pkt, cfg, now);
+}
+
+/*
+ * A packet to no frontend that opens a flow (a UDP datagram, a TCP SYN without ACK) from src:sport to
+ * dst:dport takes the tuple from a REPLY entry keyed dst:dport -> src:sport, if any: that entry is of an
+ * earlier translated flow (the client sent to a frontend from this port before, and its backend is dst),
+ * and would otherwise translate the new flow's replies to come from the frontend. For UDP this is the only
+ * place to see it (no handshake to judge on the reply path). For TCP the SYN-ACK is judged there too
+ * (sb_ct_reply_stale), but a backend holding the earlier connection in TIME_WAIT answers a SYN of another
+ * client 4-tuple with an ACK, not a SYN-ACK: translated, that ACK missed the client's connecting socket
+ * (which retries at once on it) and the client's RST to the frontend killed the TIME_WAIT, so the
+ * connection waited for its first SYN retransmission (1 s). One lookup for datagrams and SYNs to no
+ * frontend; other TCP segments to no frontend pay nothing. Not inlined: its key would not fit beside the
+ * callers' frames.
+ */
+static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
+{
+	struct sb_ct_value *ct;
+	struct sb_ct_key key;
+
+	key.src = pkt->dst;
+	key.dst = pkt->src;
+	key.sport = pkt->dport;
+	key.dport = pkt->sport;
+	key.proto = pkt->proto;
+	key.dir = SB_CT_DIR_REPLY;
+	key.pad[0] = 0;
+	key.pad[1] = 0;
+	ct = bpf_map_lookup_elem(&sb_ct, &key);
+	if (ct)
+		sb_ct_forget(&key, ct);
 }
 
 /*

@@ -440,7 +440,9 @@ enum sb_stat {
 	SB_STAT_SNAT_REVERSED = 17, /* replies of source-translated flows translated back */
 	SB_STAT_NEIGH_ANSWERED = 18, /* ARP requests / IPv6 NS for an announced address answered (sb_neigh) */
 	SB_STAT_NEIGH_IGNORED = 19,  /* ARP requests / IPv6 NS for other addresses or interfaces: passed */
-	SB_STAT_COUNT = 20,
+	SB_STAT_CT_STALE = 20,     /* conntrack REPLY entries of earlier flows deleted (sb_ct_forget): a SYN-ACK
+				    * outside its flow's handshake, or an untranslated UDP flow on their tuple */
+	SB_STAT_COUNT = 21,
 };
 
 /* Layout pins: the Java mirror relies on these exact sizes and offsets. */
