@@ -112,8 +112,9 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 
 	if (!sb_svc_lookup(&pkt->dst, pkt->dport, pkt->proto, &svc)) {
 		/* a new flow to no frontend takes its tuple from an earlier translated flow (sb_conntrack.h) */
-		if (pkt->proto == IPPROTO_UDP ||
-		    (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (SB_TCP_SYN | SB_TCP_ACK)) == SB_TCP_SYN))
+		if ((pkt->proto == IPPROTO_UDP ||
+		     (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (SB_TCP_SYN | SB_TCP_ACK)) == SB_TCP_SYN)) &&
+		    sb_ct_backend_marked(&pkt->dst, pkt->dport))
 			sb_ct_claim_untranslated(pkt);
 		sb_stat(SB_STAT_NO_SERVICE);
 		sb_stat(SB_STAT_PASSED);

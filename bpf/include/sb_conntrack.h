@@ -29,6 +29,48 @@
 #define SB_CT_REFRESH_NS SB_NS_PER_S
 
 /*
+ * A filter of the backends that translated flows were recorded for: sb_ct_create marks the slot of each
+ * backend address:port it writes a REPLY entry for, and a flow to no frontend looks conntrack up for a
+ * stale entry (sb_ct_claim_untranslated) only when its destination's slot is marked, so that packets to
+ * addresses that are no backend (most of what crosses the node without a service) pay a hash and an array
+ * read, not a hash-map lookup. Slots are never cleared (a false mark costs that lookup). Internal: not
+ * pinned, not part of the ABI; a new agent starts with an empty filter, and stale entries recorded before
+ * it are then judged on the reply path only (sb_ct_reply_stale).
+ */
+#define SB_CT_BACKEND_SLOT_BITS 12
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1U << SB_CT_BACKEND_SLOT_BITS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sb_ct_backends SEC(".maps");
+
+static __always_inline __u32 sb_ct_backend_slot(const union sb_addr *addr, __be16 port)
+{
+	__u32 h = addr->w[0] ^ addr->w[1] ^ addr->w[2] ^ addr->w[3] ^ (__u32)port;
+
+	return (h * 0x9E3779B1U) >> (32 - SB_CT_BACKEND_SLOT_BITS); /* Fibonacci hashing */
+}
+
+static __always_inline void sb_ct_backend_mark(const union sb_addr *addr, __be16 port)
+{
+	__u32 slot = sb_ct_backend_slot(addr, port);
+	__u32 *mark = bpf_map_lookup_elem(&sb_ct_backends, &slot);
+
+	if (mark && !*mark)
+		*mark = 1; /* written once: later new flows only read the cache line */
+}
+
+static __always_inline int sb_ct_backend_marked(const union sb_addr *addr, __be16 port)
+{
+	__u32 slot = sb_ct_backend_slot(addr, port);
+	__u32 *mark = bpf_map_lookup_elem(&sb_ct_backends, &slot);
+
+	return mark && *mark;
+}
+
+/*
  * How long ago `then` was. Another CPU may have stamped an entry after this program read the clock,
  * so a `then` later than `now` counts as age 0 (not as a wrapped, huge age that would expire it).
  */
@@ -235,9 +277,9 @@ static __always_inline struct sb_ct_value *sb_ct_lookup_reply(const struct sb_ct
  * (sb_ct_reply_stale), but a backend holding the earlier connection in TIME_WAIT answers a SYN of another
  * client 4-tuple with an ACK, not a SYN-ACK: translated, that ACK missed the client's connecting socket
  * (which retries at once on it) and the client's RST to the frontend killed the TIME_WAIT, so the
- * connection waited for its first SYN retransmission (1 s). One lookup for datagrams and SYNs to no
- * frontend; other TCP segments to no frontend pay nothing. Not inlined: its key would not fit beside the
- * callers' frames.
+ * connection waited for its first SYN retransmission (1 s). Called for datagrams and SYNs to no frontend
+ * whose destination is marked in sb_ct_backends; other packets to no frontend pay nothing. Not inlined: its
+ * key would not fit beside the callers' frames.
  */
 static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
 {
@@ -287,6 +329,7 @@ static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct 
 		return;
 	value.snat_port = 0;
 
+	sb_ct_backend_mark(&be->addr, be->port);
 	sb_ct_peer_key(&key, &be->addr, be->port, &reply_key);
 	value.nat_addr = pkt->dst;
 	value.nat_port = pkt->dport;
