@@ -31,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * so the translated flow's REPLY entry must not capture the later untranslated flow's replies, nor the later
  * translated flow be hindered by the untranslated one. On the datapath before this test, the direct flow's
  * SYN-ACK left the pod as the NodePort's, the client answered it with a RST that the old flow's FORWARD entry
- * took to the pod, every such exchange kept the closing entries alive, and the connection hung for ~30 s of SYN
+ * took to the pod, every such exchange kept the closing entries alive, and the connection hung for ~35 s of SYN
  * retransmissions (issue 16); a UDP reply came back from the NodePort.
  * <p>
  * Every request binds its source port explicitly, so the reuse is certain, and has a deadline of
