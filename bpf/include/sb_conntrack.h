@@ -114,16 +114,22 @@ static __always_inline __u64 sb_ct_timeout_ns(const struct sb_config *cfg, __u8 
 	return (__u64)s * SB_NS_PER_S;
 }
 
-static __always_inline void sb_ct_key_forward(struct sb_ct_key *key, const struct sb_pkt *pkt)
+static __always_inline void sb_ct_key_init(struct sb_ct_key *key, const union sb_addr *src, const union sb_addr *dst,
+					   __be16 sport, __be16 dport, __u8 proto, __u8 dir)
 {
-	key->src = pkt->src;
-	key->dst = pkt->dst;
-	key->sport = pkt->sport;
-	key->dport = pkt->dport;
-	key->proto = pkt->proto;
-	key->dir = SB_CT_DIR_FORWARD;
+	key->src = *src;
+	key->dst = *dst;
+	key->sport = sport;
+	key->dport = dport;
+	key->proto = proto;
+	key->dir = dir;
 	key->pad[0] = 0;
 	key->pad[1] = 0;
+}
+
+static __always_inline void sb_ct_key_forward(struct sb_ct_key *key, const struct sb_pkt *pkt)
+{
+	sb_ct_key_init(key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport, pkt->proto, SB_CT_DIR_FORWARD);
 }
 
 /* The reply key of a packet as it is on the wire (backend -> client): same fields, REPLY direction. */
@@ -286,14 +292,7 @@ static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
 	struct sb_ct_value *ct;
 	struct sb_ct_key key;
 
-	key.src = pkt->dst;
-	key.dst = pkt->src;
-	key.sport = pkt->dport;
-	key.dport = pkt->sport;
-	key.proto = pkt->proto;
-	key.dir = SB_CT_DIR_REPLY;
-	key.pad[0] = 0;
-	key.pad[1] = 0;
+	sb_ct_key_init(&key, &pkt->dst, &pkt->src, pkt->dport, pkt->sport, pkt->proto, SB_CT_DIR_REPLY);
 	ct = bpf_map_lookup_elem(&sb_ct, &key);
 	if (ct)
 		sb_ct_forget(&key, ct);

@@ -253,14 +253,8 @@ static __always_inline struct sb_snat_value *sb_snat_reply(const struct sb_pkt *
 	if (!v || sb_snat_expired(cfg, v, pkt->proto, now))
 		return NULL;
 	if (sb_age_ns(now, v->last_seen_ns) > SB_CT_REFRESH_NS) {
-		ct_key.src = v->client;
-		ct_key.dst = v->frontend;
-		ct_key.sport = v->client_port;
-		ct_key.dport = v->frontend_port;
-		ct_key.proto = pkt->proto;
-		ct_key.dir = SB_CT_DIR_FORWARD;
-		ct_key.pad[0] = 0;
-		ct_key.pad[1] = 0;
+		sb_ct_key_init(&ct_key, &v->client, &v->frontend, v->client_port, v->frontend_port, pkt->proto,
+			       SB_CT_DIR_FORWARD);
 		ct = bpf_map_lookup_elem(&sb_ct, &ct_key);
 		if (ct)
 			ct->last_seen_ns = now;

@@ -10,12 +10,10 @@ import io.switchboard.netns.LabNetwork;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,17 +60,11 @@ public final class ConnectionTailBenchmark
         final int rounds = Integer.parseInt(System.getenv().getOrDefault("TAIL_ROUNDS", "5"));
         final int connections = Integer.parseInt(System.getenv().getOrDefault("TAIL_CONNECTIONS", "2000"));
         final int timeoutMillis = Integer.parseInt(System.getenv().getOrDefault("TAIL_TIMEOUT_MS", "40000"));
-        final List<String> targets = List.of(System.getenv().getOrDefault("TAIL_TARGETS", "nodeport,direct").split(","));
+        final List<String> targets =
+            List.of(System.getenv().getOrDefault("TAIL_TARGETS", "nodeport,direct").split(","));
         try (LabNetwork network = LabNetwork.create(PODS);
-            BpfObject datapath = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
-                .maxEntries(DatapathAbi.SERVICES, 16).maxEntries(DatapathAbi.BACKENDS, 16)
-                .maxEntries(DatapathAbi.MAGLEV, 8).maxEntries(DatapathAbi.SERVICE_STATS, 8)
-                .maxEntries(DatapathAbi.CONNTRACK, 65_536).load())
+            BpfObject datapath = XdpForwardingBenchmark.loadWithServers(network))
         {
-            for (int i = 0; i < PODS; i++)
-            {
-                network.startServer(i, TARGET_PORT);
-            }
             final List<BpfMap> tables = XdpForwardingBenchmark.program(datapath, network);
             try
             {
@@ -187,21 +179,9 @@ public final class ConnectionTailBenchmark
         for (int i = 0; i < count; i++)
         {
             final long start = System.nanoTime();
-            try (Socket socket = new Socket())
+            try
             {
-                socket.connect(target, timeoutMillis);
-                socket.setSoTimeout(timeoutMillis);
-                final InputStream in = socket.getInputStream();
-                int read = 0;
-                while (read == 0 || buffer[read - 1] != '\n')
-                {
-                    final int n = in.read(buffer, read, buffer.length - read);
-                    if (n < 0)
-                    {
-                        throw new IOException("closed after " + read + " bytes");
-                    }
-                    read += n;
-                }
+                XdpForwardingBenchmark.shortConnection(target, timeoutMillis, buffer);
             }
             catch (final IOException ex)
             {

@@ -78,16 +78,8 @@ public final class XdpForwardingBenchmark
 
     public static void main(final String[] args) throws Exception
     {
-        try (LabNetwork network = LabNetwork.create(PODS);
-            BpfObject datapath = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
-                .maxEntries(DatapathAbi.SERVICES, 16).maxEntries(DatapathAbi.BACKENDS, 16)
-                .maxEntries(DatapathAbi.MAGLEV, 8).maxEntries(DatapathAbi.SERVICE_STATS, 8)
-                .maxEntries(DatapathAbi.CONNTRACK, 65_536).load())
+        try (LabNetwork network = LabNetwork.create(PODS); BpfObject datapath = loadWithServers(network))
         {
-            for (int i = 0; i < PODS; i++)
-            {
-                network.startServer(i, TARGET_PORT);
-            }
             final List<BpfMap> tables = program(datapath, network);
             try
             {
@@ -99,6 +91,19 @@ public final class XdpForwardingBenchmark
                 tables.forEach(BpfMap::close);
             }
         }
+    }
+
+    /** Starts the pods' servers on 8080 and loads the datapath object with small maps. */
+    static BpfObject loadWithServers(final LabNetwork network)
+    {
+        for (int i = 0; i < PODS; i++)
+        {
+            network.startServer(i, TARGET_PORT);
+        }
+        return BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
+            .maxEntries(DatapathAbi.SERVICES, 16).maxEntries(DatapathAbi.BACKENDS, 16)
+            .maxEntries(DatapathAbi.MAGLEV, 8).maxEntries(DatapathAbi.SERVICE_STATS, 8)
+            .maxEntries(DatapathAbi.CONNTRACK, 65_536).load();
     }
 
     private static void run(final BpfObject datapath, final LabNetwork network)
@@ -174,21 +179,9 @@ public final class XdpForwardingBenchmark
         for (int i = 0; i < count; i++)
         {
             final long start = System.nanoTime();
-            try (Socket socket = new Socket())
+            try
             {
-                socket.connect(target, TIMEOUT_MILLIS);
-                socket.setSoTimeout(TIMEOUT_MILLIS);
-                final InputStream in = socket.getInputStream();
-                int read = 0;
-                while (read == 0 || buffer[read - 1] != '\n')
-                {
-                    final int n = in.read(buffer, read, buffer.length - read);
-                    if (n < 0)
-                    {
-                        throw new IOException("closed after " + read + " bytes");
-                    }
-                    read += n;
-                }
+                shortConnection(target, TIMEOUT_MILLIS, buffer);
                 histogram.recordValue(System.nanoTime() - start);
             }
             catch (final IOException ex)
@@ -197,6 +190,28 @@ public final class XdpForwardingBenchmark
             }
         }
         return failed;
+    }
+
+    /** One short TCP connection: connect, read the pod's one-line answer into {@code buffer}, close. */
+    static void shortConnection(final InetSocketAddress target, final int timeoutMillis, final byte[] buffer)
+        throws IOException
+    {
+        try (Socket socket = new Socket())
+        {
+            socket.connect(target, timeoutMillis);
+            socket.setSoTimeout(timeoutMillis);
+            final InputStream in = socket.getInputStream();
+            int read = 0;
+            while (read == 0 || buffer[read - 1] != '\n')
+            {
+                final int n = in.read(buffer, read, buffer.length - read);
+                if (n < 0)
+                {
+                    throw new IOException("closed after " + read + " bytes");
+                }
+                read += n;
+            }
+        }
     }
 
     /** Sequential UDP request/response for {@link #UDP_MILLIS}; round trips into {@code histogram}; returns losses. */
