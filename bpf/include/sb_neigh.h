@@ -196,9 +196,10 @@ static __always_inline int sb_neigh_build(struct sb_reply_buf *b, const struct s
 }
 
 /*
- * How many bytes of the frame starting with eth (whose first 14 + 40 + 1 bytes, for IPv6, are readable
- * as ip6_type) make a request to look at: SB_NEIGH_ARP_LEN for ARP, SB_NEIGH_NS_LEN for an IPv6 Neighbor
- * Solicitation, 0 for anything else (no copy is made of other frames: this runs for every frame).
+ * How many bytes of a frame make a request to look at, from its ethertype and, for IPv6, the next header
+ * and the first byte after a 40-byte header (0 when the frame is shorter): SB_NEIGH_ARP_LEN for ARP,
+ * SB_NEIGH_NS_LEN for an IPv6 Neighbor Solicitation, 0 for anything else. sb_xdp asks this of every
+ * frame, so nothing is copied before it says so.
  */
 static __always_inline int sb_neigh_request_len(__be16 proto, __u8 nexthdr, __u8 icmp_type)
 {
