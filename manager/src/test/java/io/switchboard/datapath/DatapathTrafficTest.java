@@ -306,28 +306,7 @@ class DatapathTrafficTest
     {
         try (Attached attached = attach(network, null))
         {
-            final InetSocketAddress empty = new InetSocketAddress(NODE, EMPTY_NODE_PORT);
-
-            assertThatThrownBy(() -> Requests.tcp(network.client(), empty, Duration.ofSeconds(10)))
-                .isInstanceOf(UncheckedIOException.class).cause()
-                .isInstanceOf(ConnectException.class).hasMessage("Connection refused");
-            final Throwable udp = network.client().call(() ->
-            {
-                try (DatagramSocket socket = new DatagramSocket())
-                {
-                    socket.connect(empty);
-                    socket.setSoTimeout((int)TIMEOUT.toMillis());
-                    final byte[] request = "hello\n".getBytes(StandardCharsets.US_ASCII);
-                    socket.send(new DatagramPacket(request, request.length));
-                    socket.receive(new DatagramPacket(new byte[64], 64));
-                    return null;
-                }
-                catch (final java.io.IOException ex)
-                {
-                    return ex;
-                }
-            });
-            assertThat(udp).as("ICMP port unreachable on a connected socket").isInstanceOf(PortUnreachableException.class);
+            assertRefusedWithin(network.client(), new InetSocketAddress(NODE, EMPTY_NODE_PORT), TIMEOUT);
 
             assertThat(attached.datapath.svcCounter(SVC_EMPTY, "refused")).isGreaterThanOrEqualTo(2);
         }
