@@ -5,9 +5,9 @@
  * no route, as MetalLB's layer-2 mode does. Only an entry for (target, ingress ifindex) is answered;
  * anything else goes on untouched. As for refusals (sb_reply.h), the request's headers are copied to
  * the per-CPU scratch buffer, the answer is built there, and the frame is resized and overwritten with
- * it: sb_xdp sends it back out with XDP_TX, or, on an interface where XDP_TX does not reach the wire,
- * hands the request to sb_tc_from_ext (sb_neigh_answer_skb), which sends the same answer with a
- * redirect to the interface's egress.
+ * it: sb_xdp (sb_neigh_answer) sends it back out with XDP_TX, or, on an interface where XDP_TX does
+ * not reach the wire, hands the request to sb_tc_from_ext (sb_tc_reply), which sends the same answer
+ * with a redirect to the interface's egress.
  */
 #ifndef SWITCHBOARD_SB_NEIGH_H
 #define SWITCHBOARD_SB_NEIGH_H
