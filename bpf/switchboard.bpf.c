@@ -7,12 +7,15 @@
  *                     (NodePort, LB IP, externalIP, ClusterIP routed to the node) -> DNAT, then
  *                     XDP_PASS so the kernel routes to the pod (or, with SB_CFG_F_XDP_FIB_REDIRECT,
  *                     a FIB lookup and bpf_redirect); refusals answered with XDP_TX, and so are ARP
- *                     requests / IPv6 neighbor solicitations for announced LB IPs (sb_neigh).
+ *                     requests / IPv6 neighbor solicitations for announced LB IPs (sb_neigh) -- or,
+ *                     on interfaces where XDP_TX does not reach the wire (sb_ifaces), handed to
+ *                     sb_tc_from_ext marked in their XDP metadata.
  *   sb_tc_from_pod    tc ingress of the host side of each pod veth (packets leaving a pod):
  *                     replies of translated flows get their source restored to the frontend;
  *                     pod -> frontend packets not already translated by the socket hooks get DNAT.
- *   sb_tc_from_ext    tc ingress of the external interface: replies of source-translated flows
- *                     (backends on other nodes) back to their clients; translated frames XDP passed.
+ *   sb_tc_from_ext    tc ingress of the external interface: the replies sb_xdp hands over (sent back
+ *                     out with bpf_redirect); replies of source-translated flows (backends on other
+ *                     nodes) back to their clients; translated frames XDP passed.
  *   sb_tc_to_client   tc, reverse translation only: egress of the host side of a pod veth (replies
  *                     from backends on other nodes coming back to a client pod).
  *   sb_sock_*         cgroup socket hooks for ClusterIP frontends (connect, sendmsg, recvmsg,
@@ -154,14 +157,42 @@ static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_a
 /* XDP                                                                                             */
 /* ---------------------------------------------------------------------------------------------- */
 
+/*
+ * Whether a reply generated for this frame must go by tc: its interface has no SB_IFACE_F_XDP_TX in
+ * sb_ifaces (XDP_TX is not known to reach the wire there, e.g. a veth, whose peer gets XDP_TX frames
+ * only when it runs an XDP program itself). Then the frame, untouched, gets SB_REPLY_MARK in its
+ * metadata and 1 is returned: the caller passes it, and sb_tc_from_ext on the same interface answers
+ * it. 0: answer with XDP_TX (also where the driver keeps no metadata, as nothing else would answer).
+ * Read only when there is a reply to send, so the forwarding path never looks at sb_ifaces.
+ */
+static __always_inline int sb_xdp_reply_by_tc(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct sb_iface_value *iface = bpf_map_lookup_elem(&sb_ifaces, &ifindex);
+	__u32 *mark;
+
+	if (iface && (iface->flags & SB_IFACE_F_XDP_TX))
+		return 0;
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*mark)))
+		return 0;
+	mark = (void *)(long)ctx->data_meta;
+	if ((void *)(mark + 1) > (void *)(long)ctx->data)
+		return 0;
+	*mark = SB_REPLY_MARK;
+	return 1;
+}
+
 /* Turns the frame into the refusal (RST / ICMP unreachable) and sends it back out. */
 static __always_inline int sb_xdp_refuse(struct xdp_md *ctx, const struct sb_pkt *pkt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
+	void *data, *data_end;
 	struct sb_reply_buf *b = sb_reply_scratch();
 	int len, delta;
 
+	if (sb_xdp_reply_by_tc(ctx))
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 	if (!b || sb_reply_copy_orig(b, pkt, data, data_end))
 		return XDP_DROP;
 	len = sb_reply_build(b, pkt);
@@ -176,6 +207,58 @@ static __always_inline int sb_xdp_refuse(struct xdp_md *ctx, const struct sb_pkt
 	data_end = (void *)(long)ctx->data_end;
 	if (sb_reply_write(b, len, data, data_end))
 		return XDP_DROP;
+	return XDP_TX;
+}
+
+/*
+ * ARP / NDP for the LoadBalancer addresses this node announces (sb_neigh.h): XDP_TX with the answer,
+ * XDP_PASS when the request is handed to tc to answer, -1 when the frame is not answered here.
+ */
+static __noinline int sb_neigh_answer(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct sb_neigh_value *mac;
+	struct sb_reply_buf *b;
+	union sb_addr target;
+	__u8 *l3 = data + ETH_HLEN;
+	int len, delta;
+
+	if (data + SB_NEIGH_ARP_LEN > data_end)
+		return -1;
+	len = sb_neigh_request_len(eth->h_proto, l3[6], data + SB_NEIGH_NS_LEN <= data_end ? l3[40] : 0);
+	if (!len)
+		return -1;
+	b = sb_reply_scratch();
+	if (!b)
+		return -1;
+	if (len == SB_NEIGH_ARP_LEN)
+		__builtin_memcpy(b->orig, data, SB_NEIGH_ARP_LEN);
+	else if (data + SB_NEIGH_NS_LEN <= data_end)
+		__builtin_memcpy(b->orig, data, SB_NEIGH_NS_LEN);
+	mac = sb_neigh_match(b, ctx->ingress_ifindex, &target);
+	if (!mac)
+		return -1;
+	if (sb_xdp_reply_by_tc(ctx))
+		return XDP_PASS;
+	len = sb_neigh_build(b, mac, &target);
+	/* an ARP reply overwrites the request in place (padding and all); an advertisement is exactly its size */
+	delta = len == SB_NEIGH_NA_LEN ? len - (int)(data_end - data) : 0;
+	if (delta && bpf_xdp_adjust_tail(ctx, delta))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (len == SB_NEIGH_ARP_LEN) {
+		if (data + SB_NEIGH_ARP_LEN > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(data, b->out, SB_NEIGH_ARP_LEN);
+	} else {
+		if (data + SB_NEIGH_NA_LEN > data_end)
+			return XDP_DROP; /* cannot happen after the adjustment; the frame is no longer the request */
+		__builtin_memcpy(data, b->out, SB_NEIGH_NA_LEN);
+	}
+	sb_stat(SB_STAT_NEIGH_ANSWERED);
 	return XDP_TX;
 }
 
@@ -411,22 +494,80 @@ static __noinline int sb_tc_route(struct __sk_buff *skb, const struct sb_pkt *pk
 	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 }
 
-/* Turns the skb into the refusal and sends it back out of the interface it came in on. */
-static __always_inline int sb_tc_refuse(struct __sk_buff *skb, const struct sb_pkt *pkt)
+/* Makes the skb the len bytes of b->out and sends it back out of the interface it came in on. */
+static __always_inline int sb_tc_send(struct __sk_buff *skb, const struct sb_reply_buf *b, int len)
 {
-	struct sb_reply_buf *b = sb_reply_scratch();
-	int len;
-
-	if (!b || sb_reply_copy_orig(b, pkt, (void *)(long)skb->data, (void *)(long)skb->data_end))
-		return TC_ACT_SHOT;
-	len = sb_reply_build(b, pkt);
 	if (len <= 0 || len > SB_REPLY_MAX)
 		return TC_ACT_SHOT;
 	if (bpf_skb_change_tail(skb, len, 0))
 		return TC_ACT_SHOT;
-	if (bpf_skb_store_bytes(skb, 0, b->out, len, 0))
+	if (bpf_skb_store_bytes(skb, 0, b->out, len, BPF_F_RECOMPUTE_CSUM))
 		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Turns the skb into the refusal and sends it back out of the interface it came in on. */
+static __always_inline int sb_tc_refuse(struct __sk_buff *skb, const struct sb_pkt *pkt)
+{
+	struct sb_reply_buf *b = sb_reply_scratch();
+
+	if (!b || sb_reply_copy_orig(b, pkt, (void *)(long)skb->data, (void *)(long)skb->data_end))
+		return TC_ACT_SHOT;
+	return sb_tc_send(skb, b, sb_reply_build(b, pkt));
+}
+
+/* 1 when sb_xdp handed this frame over to be answered (SB_REPLY_MARK), clearing the mark; else 0. */
+static __always_inline int sb_tc_take_reply_mark(struct __sk_buff *skb)
+{
+	__u32 *mark = (void *)(long)skb->data_meta;
+
+	if ((void *)(mark + 1) > (void *)(long)skb->data || *mark != SB_REPLY_MARK)
+		return 0;
+	*mark = 0; /* the metadata may travel with the answer: nobody downstream must take it for a request */
+	return 1;
+}
+
+/*
+ * The tc path of sb_xdp's generated replies: for a frame sb_xdp marked, the same answer XDP_TX would
+ * have sent (the ARP reply or Neighbor Advertisement, the RST or ICMP port unreachable), redirected to
+ * the egress of the interface it came in on. What turns out to need no answer here any more (the
+ * announcement or the frontend went away in between) passes on to the stack.
+ */
+static __noinline int sb_tc_reply(struct __sk_buff *skb)
+{
+	struct sb_reply_buf *b = sb_reply_scratch();
+	struct sb_neigh_value *mac;
+	struct sb_svc_value svc;
+	union sb_addr target;
+	struct sb_pkt pkt;
+	__u8 l3[41];
+	int len, action;
+
+	if (!b)
+		return TC_ACT_OK;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, l3, sizeof(l3)))
+		__builtin_memset(l3, 0, sizeof(l3));
+	len = sb_neigh_request_len(skb->protocol, l3[6], l3[40]);
+	if (len) {
+		if (len == SB_NEIGH_ARP_LEN ? bpf_skb_load_bytes(skb, 0, b->orig, SB_NEIGH_ARP_LEN)
+					    : bpf_skb_load_bytes(skb, 0, b->orig, SB_NEIGH_NS_LEN))
+			return TC_ACT_OK;
+		mac = sb_neigh_match(b, skb->ifindex, &target);
+		if (!mac)
+			return TC_ACT_OK;
+		action = sb_tc_send(skb, b, sb_neigh_build(b, mac, &target));
+		if (action == TC_ACT_REDIRECT) {
+			sb_stat(SB_STAT_NEIGH_ANSWERED);
+			sb_stat(SB_STAT_REPLY_TC);
+		}
+		return action;
+	}
+	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK || !sb_svc_lookup(&pkt.dst, pkt.dport, pkt.proto, &svc))
+		return TC_ACT_OK;
+	action = sb_tc_refuse(skb, &pkt);
+	if (action == TC_ACT_REDIRECT)
+		sb_stat(SB_STAT_REPLY_TC);
+	return action;
 }
 
 /*
@@ -505,9 +646,10 @@ int sb_tc_from_pod(struct __sk_buff *skb)
 }
 
 /*
- * tc ingress of the external interface, behind sb_xdp: the node's half of source translation.
- * Replies of source-translated flows go back to their clients; translated forward frames sb_xdp
- * handed on are routed to the backend's node.
+ * tc ingress of the external interface, behind sb_xdp: the node's half of source translation, and the
+ * replies sb_xdp hands over. Frames sb_xdp marked are answered (sb_tc_reply); replies of
+ * source-translated flows go back to their clients; translated forward frames sb_xdp handed on are
+ * routed to the backend's node.
  */
 SEC("tc")
 int sb_tc_from_ext(struct __sk_buff *skb)
@@ -517,6 +659,8 @@ int sb_tc_from_ext(struct __sk_buff *skb)
 	struct sb_pkt pkt;
 	int action;
 
+	if (sb_tc_take_reply_mark(skb))
+		return sb_tc_reply(skb);
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
 	cfg = sb_config_get();

@@ -24,7 +24,7 @@
 #include <linux/types.h>
 
 /* Layout version of this ABI; bump on any change to a struct below. */
-#define SB_ABI_VERSION 2
+#define SB_ABI_VERSION 3
 
 #define SB_AF_INET  2
 #define SB_AF_INET6 10
@@ -391,6 +391,26 @@ struct sb_neigh_value {
 };
 
 /* ---------------------------------------------------------------------------------------------- */
+/* sb_ifaces: HASH, ifindex -> how replies sb_xdp generates leave that interface                    */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* sb_iface_value.flags */
+#define SB_IFACE_F_XDP_TX (1U << 0) /* XDP_TX reaches the wire here; without it sb_tc_from_ext sends them */
+
+/*
+ * Key: the ifindex (__u32) of an interface sb_xdp is attached to, written by the agent at attach time.
+ * Value, 20 bytes.
+ *   0  flags    4  SB_IFACE_F_*
+ *   4  name    16  the interface's name, NUL-padded (for `switchboard get stats` and /metrics)
+ * sb_xdp reads it only when it has a reply to send (a refusal, an ARP / NDP answer): an interface
+ * with no entry, or without SB_IFACE_F_XDP_TX, gets the tc path (bpf/README.md, Generated replies).
+ */
+struct sb_iface_value {
+	__u32 flags;
+	char name[16];
+};
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Counters                                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -440,9 +460,10 @@ enum sb_stat {
 	SB_STAT_SNAT_REVERSED = 17, /* replies of source-translated flows translated back */
 	SB_STAT_NEIGH_ANSWERED = 18, /* ARP requests / IPv6 NS for an announced address answered (sb_neigh) */
 	SB_STAT_NEIGH_IGNORED = 19,  /* ARP requests / IPv6 NS for other addresses or interfaces: passed */
-	SB_STAT_CT_STALE = 20,     /* conntrack REPLY entries of earlier flows deleted (sb_ct_forget): a SYN-ACK
-				    * outside its flow's handshake, or an untranslated UDP flow on their tuple */
-	SB_STAT_COUNT = 21,
+	SB_STAT_REPLY_TC = 20,       /* refusals and ARP / NDP answers sent by sb_tc_from_ext for sb_xdp */
+	SB_STAT_CT_STALE = 21,       /* conntrack REPLY entries of earlier flows deleted (sb_ct_forget): a SYN-ACK
+				      * outside its flow's handshake, or an untranslated UDP flow / SYN on their tuple */
+	SB_STAT_COUNT = 22,
 };
 
 /* Layout pins: the Java mirror relies on these exact sizes and offsets. */
@@ -487,6 +508,8 @@ SB_ASSERT_SIZE(struct sb_svc_counters, 72);
 SB_ASSERT_SIZE(struct sb_neigh_key, 20);
 SB_ASSERT_OFF(struct sb_neigh_key, ifindex, 16);
 SB_ASSERT_SIZE(struct sb_neigh_value, 8);
+SB_ASSERT_SIZE(struct sb_iface_value, 20);
+SB_ASSERT_OFF(struct sb_iface_value, name, 4);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Map declarations (BPF side only)                                                                */
@@ -590,6 +613,13 @@ struct {
 	__type(key, struct sb_neigh_key);
 	__type(value, struct sb_neigh_value);
 } sb_neigh SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct sb_iface_value);
+} sb_ifaces SEC(".maps");
 
 #endif /* __bpf__ */
 #endif /* SWITCHBOARD_SB_MAPS_H */

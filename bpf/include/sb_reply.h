@@ -10,7 +10,9 @@
  *
  * The reply is built in a stack buffer from a copy of the original headers (which sit at fixed
  * offsets, see sb_parse.h), then the frame is resized and overwritten: XDP sends it with XDP_TX,
- * tc with a redirect to the egress of the interface it came from.
+ * tc with a redirect to the egress of the interface it came from. On an interface where XDP_TX does
+ * not reach the wire (sb_ifaces), sb_xdp hands the frame to sb_tc_from_ext instead, marked in its
+ * metadata (SB_REPLY_MARK), and the tc path builds the same reply.
  */
 #ifndef SWITCHBOARD_SB_REPLY_H
 #define SWITCHBOARD_SB_REPLY_H
@@ -20,6 +22,12 @@
 
 #define SB_REPLY_MAX 112 /* >= the largest reply: Ethernet + IPv6 + ICMPv6 + IPv6 + 8 = 110 */
 #define SB_REPLY_TTL 64
+
+/*
+ * What sb_xdp leaves in the 4 bytes of XDP metadata in front of a frame it hands to sb_tc_from_ext to
+ * answer (XDP_PASS instead of XDP_TX); sb_tc_from_ext clears it when it reads it. Not part of the map ABI.
+ */
+#define SB_REPLY_MARK 0x5342a7c1U
 
 /* Lengths of the original headers copied (Ethernet + IP + TCP without options or + UDP). */
 #define SB_ORIG_V4_TCP (SB_L4_OFF_V4 + 20)
@@ -33,8 +41,11 @@
 #define SB_REPLY_LEN_UNREACH4 (SB_L4_OFF_V4 + 8 + 20 + 8)
 #define SB_REPLY_LEN_UNREACH6 (SB_L4_OFF_V6 + 8 + 40 + 8)
 
+/* The original headers kept: the largest TCP/UDP ones, or an IPv6 Neighbor Solicitation (sb_neigh.h). */
+#define SB_REPLY_ORIG_MAX 80
+
 struct sb_reply_buf {
-	__u8 orig[SB_HDR_MAX] __attribute__((aligned(8)));
+	__u8 orig[SB_REPLY_ORIG_MAX] __attribute__((aligned(8)));
 	__u8 out[SB_REPLY_MAX] __attribute__((aligned(8)));
 };
 

@@ -21,6 +21,7 @@ import io.switchboard.datapath.Datapath;
 import io.switchboard.datapath.DatapathProgrammer;
 import io.switchboard.datapath.DatapathReader;
 import io.switchboard.datapath.KernelRequirements;
+import io.switchboard.datapath.ReplyPath;
 import io.switchboard.dns.DnsCatalog;
 import io.switchboard.dns.DnsMetrics;
 import io.switchboard.dns.DnsServer;
@@ -77,6 +78,13 @@ public final class AgentCommand implements Callable<Integer>
 
     @Option(names = "--xdp-iface", description = "An external interface for the XDP program (repeatable).")
     private List<String> xdpInterfaces = new ArrayList<>();
+
+    @Option(names = "--generated-replies", defaultValue = "auto", paramLabel = "auto|xdp|tc",
+        description = "How the replies sb_xdp generates (refusals of Services without endpoints, ARP / NDP "
+            + "answers for LoadBalancer addresses) leave each --xdp-iface: xdp sends them with XDP_TX, tc "
+            + "through sb_tc_from_ext and bpf_redirect; auto (default) takes XDP_TX on NICs (a driver with a "
+            + "bus device) and tc elsewhere (veth, other virtual devices, unknown drivers).")
+    private String generatedReplies;
 
     @Option(names = "--cgroup", description = "cgroup v2 directory for the socket hooks (ClusterIP at connect time).")
     private Path cgroup;
@@ -203,11 +211,14 @@ public final class AgentCommand implements Callable<Integer>
                 log.accept("adopted pinned datapath state: " + programmer.adopt() + " frontends");
             }
             programmer.announceOn(announcingInterfaces(xdpInterfaces));
+            final ReplyPath replies = ReplyPath.parse(generatedReplies);
             for (final String iface : xdpInterfaces)
             {
-                final XdpMode mode = datapath.attachXdp(iface);
+                final Datapath.XdpAttachment attached = datapath.attachXdp(iface, replies);
+                final XdpMode mode = attached.mode();
                 log.accept("XDP on " + iface + (null == mode ? " (taken over from the previous agent)" :
-                    " in " + mode.name().toLowerCase() + " mode"));
+                    " in " + mode.name().toLowerCase() + " mode") + ", generated replies by " +
+                    attached.replies().path().label() + " (" + attached.replies().reason() + ")");
             }
             if (null != cgroup)
             {

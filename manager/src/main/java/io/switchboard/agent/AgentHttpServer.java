@@ -80,7 +80,8 @@ public final class AgentHttpServer implements AutoCloseable
      * Serves {@code /metrics} and {@code /healthz} on {@code metricsAddress}, {@code /healthz} on
      * {@code healthzAddress} (either may be null: not served), and the health check nodePorts.
      *
-     * @param counters reads the datapath's counters (only {@code sb_svc_stats} and {@code sb_stats}).
+     * @param counters reads the datapath's counters ({@code sb_svc_stats} and {@code sb_stats}) and its
+     *     interfaces ({@code sb_ifaces}).
      */
     public static AgentHttpServer start(final Supplier<AgentStatus> status, final DatapathReader counters,
         final InetSocketAddress metricsAddress, final InetSocketAddress healthzAddress, final Consumer<String> log)
@@ -257,6 +258,16 @@ public final class AgentHttpServer implements AutoCloseable
                     .labels(Labels.of("result", DatapathAbi.GLOBAL_COUNTERS[i])).value(global[i]).build());
             }
             metrics.add(packets.build());
+            final GaugeSnapshot.Builder interfaces = GaugeSnapshot.builder().name("switchboard_interface_info")
+                .help("The interfaces sb_xdp runs on (sb_ifaces): 1 per interface, with how the replies it "
+                    + "generates leave it (reply_path xdp: XDP_TX; tc: sb_tc_from_ext and bpf_redirect).");
+            for (final DatapathReader.InterfaceEntry iface : counters.interfaces())
+            {
+                interfaces.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(Labels.of("interface",
+                    iface.name(), "ifindex", Integer.toString(iface.ifindex()), "reply_path",
+                    iface.replyPath().label())).value(1).build());
+            }
+            metrics.add(interfaces.build());
             return new MetricSnapshots(metrics);
         }
 

@@ -353,9 +353,15 @@ public final class GetCommand implements Callable<Integer>
         {
             global.put(DatapathAbi.GLOBAL_COUNTERS[i], counters[i]);
         }
+        final Table interfaces = Table.of("interface", "ifindex", "replyPath");
+        for (final DatapathReader.InterfaceEntry iface : reader.interfaces())
+        {
+            interfaces.row(iface.name(), iface.ifindex(), iface.replyPath().label());
+        }
         if (json)
         {
-            out.print(Table.json(Map.of("services", perService.rows(), "global", global)));
+            out.print(Table.json(Map.of("services", perService.rows(), "global", global, "interfaces",
+                interfaces.rows())));
         }
         else
         {
@@ -364,6 +370,8 @@ public final class GetCommand implements Callable<Integer>
             final Table globalTable = Table.of("counter", "value");
             global.forEach(globalTable::row);
             out.print(globalTable.text());
+            out.println();
+            out.print(interfaces.text());
         }
         out.flush();
     }

@@ -2,6 +2,7 @@ package io.switchboard.datapath;
 
 import io.switchboard.bpf.BpfException;
 import io.switchboard.bpf.BpfLink;
+import io.switchboard.bpf.BpfMap;
 import io.switchboard.bpf.BpfObject;
 import io.switchboard.bpf.BpfProgram;
 import io.switchboard.bpf.CgroupHook;
@@ -10,6 +11,10 @@ import io.switchboard.bpf.TcDirection;
 import io.switchboard.bpf.XdpMode;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,22 +85,17 @@ public final class Datapath implements AutoCloseable
                 .maxEntries(DatapathAbi.AFFINITY, sizes.affinity())
                 .maxEntries(DatapathAbi.SOCK_REVNAT, sizes.affinity())
                 .maxEntries(DatapathAbi.SOURCE_RANGES, sizes.sourceRanges());
-            final boolean adopt = DatapathMaps.allPinned(mapsDirectory);
-            if (adopt)
+            // maps a previous agent pinned are adopted; one a later ABI added (sb_ifaces: ABI 3) is created
+            pinned = DatapathMaps.pinnedPresent(mapsDirectory);
+            final boolean adopt = !pinned.names().isEmpty();
+            for (final String name : pinned.names())
             {
-                pinned = DatapathMaps.pinned(mapsDirectory);
-                for (final String name : DatapathAbi.MAPS.keySet())
-                {
-                    object.reuseMap(name, pinned.get(name));
-                }
+                object.reuseMap(name, pinned.get(name));
             }
             object.load();
             final DatapathMaps maps = DatapathMaps.of(object);
-            if (!adopt)
-            {
-                Files.createDirectories(mapsDirectory);
-                maps.pinAll(mapsDirectory);
-            }
+            Files.createDirectories(mapsDirectory);
+            maps.pinMissing(mapsDirectory);
             Files.createDirectories(linksDirectory);
             final Path tablesDirectory = Files.createDirectories(bpffsDirectory.resolve("tables"));
             return new Datapath(object, maps, linksDirectory, tablesDirectory, adopt);
@@ -136,14 +136,30 @@ public final class Datapath implements AutoCloseable
         return adopted;
     }
 
-    /**
-     * Attaches (or takes over) {@code sb_xdp} on an external interface, and {@code sb_tc_from_ext} to its
-     * tc ingress (replies of source-translated flows); returns the XDP mode in force, null when taken over.
-     */
+    /** What {@link #attachXdp(String, ReplyPath)} did: the XDP mode (null when taken over) and the reply path. */
+    public record XdpAttachment(String interfaceName, XdpMode mode, ReplyPath.Choice replies)
+    {
+    }
+
+    /** {@link #attachXdp(String, ReplyPath)} with the reply path chosen by the driver ({@link ReplyPath#AUTO}). */
     public XdpMode attachXdp(final String interfaceName)
     {
+        return attachXdp(interfaceName, ReplyPath.AUTO).mode();
+    }
+
+    /**
+     * Attaches (or takes over) {@code sb_xdp} on an external interface, and {@code sb_tc_from_ext} to its
+     * tc ingress (replies of source-translated flows, and the replies {@code sb_xdp} hands over); records in
+     * {@code sb_ifaces} how the replies {@code sb_xdp} generates leave it ({@code replies}, {@link ReplyPath#AUTO}
+     * chosen by the interface's driver) before the program runs there.
+     */
+    public XdpAttachment attachXdp(final String interfaceName, final ReplyPath replies)
+    {
+        final int ifindex = Interfaces.index(interfaceName);
+        final ReplyPath.Choice choice = replies.choose(interfaceName);
+        writeInterface(ifindex, interfaceName, choice.path());
         object.program(DatapathAbi.PROGRAM_TC_FROM_EXT)
-            .attachTc(Interfaces.index(interfaceName), TcDirection.INGRESS, TC_HANDLE, TC_PRIORITY);
+            .attachTc(ifindex, TcDirection.INGRESS, TC_HANDLE, TC_PRIORITY);
         final BpfProgram program = object.program(DatapathAbi.PROGRAM_XDP);
         final Path pin = linksDirectory.resolve("xdp-" + interfaceName);
         if (Files.exists(pin))
@@ -151,13 +167,28 @@ public final class Datapath implements AutoCloseable
             try (BpfLink link = BpfLink.openPinned(pin))
             {
                 link.update(program);
-                return null;
+                return new XdpAttachment(interfaceName, null, choice);
             }
         }
-        try (BpfLink link = program.attachXdp(Interfaces.index(interfaceName), XdpMode.NATIVE_OR_GENERIC))
+        try (BpfLink link = program.attachXdp(ifindex, XdpMode.NATIVE_OR_GENERIC))
         {
             link.pin(pin);
-            return link.xdpMode();
+            return new XdpAttachment(interfaceName, link.xdpMode(), choice);
+        }
+    }
+
+    /** Writes the {@code sb_ifaces} entry of {@code ifindex}: its name and whether replies leave with {@code XDP_TX}. */
+    private void writeInterface(final int ifindex, final String interfaceName, final ReplyPath path)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment value = arena.allocate(DatapathAbi.IFACE_VALUE);
+            value.set(ValueLayout.JAVA_INT, DatapathAbi.offset(DatapathAbi.IFACE_VALUE, "flags"),
+                path == ReplyPath.XDP ? DatapathAbi.IFACE_F_XDP_TX : 0);
+            final byte[] name = interfaceName.getBytes(StandardCharsets.UTF_8);
+            MemorySegment.copy(name, 0, value, ValueLayout.JAVA_BYTE, DatapathAbi.offset(DatapathAbi.IFACE_VALUE, "name"),
+                Math.min(name.length, DatapathAbi.IFACE_NAME_SIZE - 1));
+            maps.ifaces().update(arena.allocateFrom(ValueLayout.JAVA_INT, ifindex), value, BpfMap.BPF_ANY);
         }
     }
 

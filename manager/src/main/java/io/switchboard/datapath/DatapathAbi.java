@@ -23,7 +23,7 @@ import java.util.Map;
 public final class DatapathAbi
 {
     /** {@code SB_ABI_VERSION}: the layout version of the maps below. */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
     /** The compiled datapath inside the agent's jar. */
     public static final String OBJECT_RESOURCE = "bpf/switchboard.bpf.o";
 
@@ -39,6 +39,7 @@ public final class DatapathAbi
     public static final String STATS = "sb_stats";
     public static final String NEIGH = "sb_neigh";
     public static final String SNAT = "sb_snat";
+    public static final String IFACES = "sb_ifaces";
 
     public static final String PROGRAM_XDP = "sb_xdp";
     public static final String PROGRAM_TC_FROM_POD = "sb_tc_from_pod";
@@ -74,6 +75,10 @@ public final class DatapathAbi
      * {@code bpf_redirect}) instead of {@code XDP_PASS}. Needs NAPI on the receiving end of pod veths.
      */
     public static final int CFG_F_XDP_FIB_REDIRECT = 1;
+    /** {@code sb_iface_value.flags}: replies {@code sb_xdp} generates on the interface leave with {@code XDP_TX}. */
+    public static final int IFACE_F_XDP_TX = 1;
+    /** {@code sb_iface_value.name}: an interface name's room, NUL included ({@code IFNAMSIZ}). */
+    public static final int IFACE_NAME_SIZE = 16;
     /** {@code SB_SNAT_PORT_MIN_DEFAULT} / {@code SB_SNAT_PORT_MAX_DEFAULT}: below ephemeral and NodePorts. */
     public static final int SNAT_PORT_MIN_DEFAULT = 1_024;
     public static final int SNAT_PORT_MAX_DEFAULT = 29_999;
@@ -85,7 +90,7 @@ public final class DatapathAbi
     public static final String[] GLOBAL_COUNTERS = {"passed", "not_ip", "fragment", "ip_options", "ipv6_ext",
         "not_tcp_udp", "truncated", "no_service", "service", "revnat", "nat_failed", "sock_xlate", "sock_revnat",
         "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed", "neigh_answered",
-        "neigh_ignored", "ct_stale"};
+        "neigh_ignored", "reply_tc", "ct_stale"};
 
     /** A port in network byte order. */
     public static final ValueLayout.OfShort NET_PORT =
@@ -195,6 +200,10 @@ public final class DatapathAbi
         MemoryLayout.sequenceLayout(6, ValueLayout.JAVA_BYTE).withName("mac"),
         MemoryLayout.sequenceLayout(2, ValueLayout.JAVA_BYTE).withName("pad")).withName("sb_neigh_value");
 
+    public static final StructLayout IFACE_VALUE = MemoryLayout.structLayout(
+        ValueLayout.JAVA_INT.withName("flags"),
+        MemoryLayout.sequenceLayout(IFACE_NAME_SIZE, ValueLayout.JAVA_BYTE).withName("name")).withName("sb_iface_value");
+
     public static final MapSpec SERVICES_SPEC = new MapSpec(MapType.HASH, 20, 24);
     public static final MapSpec BACKENDS_SPEC = new MapSpec(MapType.HASH, 4, 20);
     public static final MapSpec MAGLEV_SPEC = new MapSpec(MapType.ARRAY_OF_MAPS, 4, 4);
@@ -208,6 +217,7 @@ public final class DatapathAbi
     public static final MapSpec SERVICE_STATS_SPEC = new MapSpec(MapType.PERCPU_ARRAY, 4, 72);
     public static final MapSpec STATS_SPEC = new MapSpec(MapType.PERCPU_ARRAY, 4, 8);
     public static final MapSpec NEIGH_SPEC = new MapSpec(MapType.HASH, 20, 8);
+    public static final MapSpec IFACES_SPEC = new MapSpec(MapType.HASH, 4, 20);
 
     /** Every map of the ABI and its spec, in the order the agent opens them. */
     public static final Map<String, MapSpec> MAPS = Map.ofEntries(
@@ -222,11 +232,12 @@ public final class DatapathAbi
         Map.entry(SERVICE_STATS, SERVICE_STATS_SPEC),
         Map.entry(STATS, STATS_SPEC),
         Map.entry(SNAT, SNAT_SPEC),
-        Map.entry(NEIGH, NEIGH_SPEC));
+        Map.entry(NEIGH, NEIGH_SPEC),
+        Map.entry(IFACES, IFACES_SPEC));
 
     private static final StructLayout[] STRUCTS = {SVC_KEY, SVC_VALUE, BACKEND, CT_KEY, CT_VALUE, AFFINITY_KEY,
         AFFINITY_VALUE, SOURCE_RANGE_KEY, CONFIG_VALUE, SOCK_KEY, SOCK_VALUE, SERVICE_COUNTERS_VALUE, SNAT_KEY,
-        SNAT_VALUE, NEIGH_KEY, NEIGH_VALUE};
+        SNAT_VALUE, NEIGH_KEY, NEIGH_VALUE, IFACE_VALUE};
 
     private DatapathAbi()
     {

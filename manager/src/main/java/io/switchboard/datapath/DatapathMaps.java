@@ -32,10 +32,20 @@ public final class DatapathMaps implements AutoCloseable
         return open((name, spec) -> BpfMap.openPinned(directory.resolve(name), spec));
     }
 
-    /** Whether every ABI map is pinned under {@code directory}. */
-    public static boolean allPinned(final Path directory)
+    /**
+     * The ABI maps that are pinned under {@code directory}, each checked against the ABI; the others are
+     * missing (a map a later ABI added, such as {@code sb_ifaces}: the agent creates it and pins it).
+     */
+    public static DatapathMaps pinnedPresent(final Path directory)
     {
-        return DatapathAbi.MAPS.keySet().stream().allMatch(name -> Files.exists(directory.resolve(name)));
+        return open((name, spec) -> Files.exists(directory.resolve(name)) ?
+            BpfMap.openPinned(directory.resolve(name), spec) : null);
+    }
+
+    /** The names of the maps held. */
+    public java.util.Set<String> names()
+    {
+        return java.util.Collections.unmodifiableSet(maps.keySet());
     }
 
     private static DatapathMaps open(final BiFunction<String, MapSpec, BpfMap> opener)
@@ -45,7 +55,11 @@ public final class DatapathMaps implements AutoCloseable
         {
             for (final Map.Entry<String, MapSpec> entry : DatapathAbi.MAPS.entrySet())
             {
-                opened.put(entry.getKey(), opener.apply(entry.getKey(), entry.getValue()));
+                final BpfMap map = opener.apply(entry.getKey(), entry.getValue());
+                if (null != map)
+                {
+                    opened.put(entry.getKey(), map);
+                }
             }
         }
         catch (final RuntimeException ex)
@@ -56,10 +70,16 @@ public final class DatapathMaps implements AutoCloseable
         return new DatapathMaps(opened);
     }
 
-    /** Pins every map under {@code directory}. */
-    public void pinAll(final Path directory)
+    /** Pins every map under {@code directory} that is not pinned there yet. */
+    public void pinMissing(final Path directory)
     {
-        maps.forEach((name, map) -> map.pin(directory.resolve(name)));
+        maps.forEach((name, map) ->
+        {
+            if (!Files.exists(directory.resolve(name)))
+            {
+                map.pin(directory.resolve(name));
+            }
+        });
     }
 
     public BpfMap get(final String name)
@@ -121,6 +141,11 @@ public final class DatapathMaps implements AutoCloseable
     public BpfMap neigh()
     {
         return get(DatapathAbi.NEIGH);
+    }
+
+    public BpfMap ifaces()
+    {
+        return get(DatapathAbi.IFACES);
     }
 
     public BpfMap snat()

@@ -95,6 +95,24 @@ public final class DatapathReader implements AutoCloseable
         return addresses;
     }
 
+    /** An interface {@code sb_xdp} runs on ({@code sb_ifaces}) and how the replies it generates there leave. */
+    public record InterfaceEntry(int ifindex, String name, ReplyPath replyPath)
+    {
+    }
+
+    /** The interfaces of {@code sb_ifaces}, by ifindex. */
+    public List<InterfaceEntry> interfaces()
+    {
+        final List<InterfaceEntry> entries = new ArrayList<>();
+        forEach(maps.ifaces(), ValueLayout.JAVA_INT, DatapathAbi.IFACE_VALUE, (key, value) -> entries.add(
+            new InterfaceEntry(key.get(ValueLayout.JAVA_INT, 0),
+                value.getString(offset(DatapathAbi.IFACE_VALUE, "name")),
+                (intAt(value, DatapathAbi.IFACE_VALUE, "flags") & DatapathAbi.IFACE_F_XDP_TX) != 0 ?
+                    ReplyPath.XDP : ReplyPath.TC)));
+        entries.sort(java.util.Comparator.comparingInt(InterfaceEntry::ifindex));
+        return entries;
+    }
+
     /** Every backend, by id. */
     public Map<Integer, BackendEntry> backends()
     {

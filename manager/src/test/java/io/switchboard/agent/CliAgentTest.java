@@ -115,7 +115,9 @@ class CliAgentTest
             assertThat(lines.get(nodePortLine + 1)).as(explain.out()).contains("client 198.18.0.2:40123 → " + actual);
 
             final Run stats = cli(node, "get", "stats", "--bpffs-dir", bpffs, "--state-dir", state);
-            assertThat(stats.out()).contains("PACKETS", "default/web:http", "passed");
+            assertThat(stats.out()).contains("PACKETS", "default/web:http", "passed", "reply_tc");
+            // ext0 is a veth: the agent's default (--generated-replies=auto) sends generated replies by tc
+            assertThat(stats.out().lines()).anySatisfy(line -> assertThat(line).matches("ext0\\s+\\d+\\s+tc\\s*"));
             final Run conntrack = cli(node, "get", "conntrack", "--bpffs-dir", bpffs, "--state-dir", state);
             assertThat(conntrack.out()).contains("198.18.0.2:40123", "forward");
 
@@ -123,6 +125,7 @@ class CliAgentTest
             assertThat(scraped.status()).isEqualTo(200);
             assertThat(scraped.body()).contains("switchboard_updates_applied_total ", "switchboard_programmed_service_ports ",
                 "switchboard_sync_duration_seconds ", "switchboard_datapath_packets_total{result=\"service\"}")
+                .containsPattern("switchboard_interface_info\\{ifindex=\"\\d+\",interface=\"ext0\",reply_path=\"tc\"} 1")
                 .containsPattern("switchboard_service_packets_total\\{name=\"web\",namespace=\"default\"," +
                     "port=\"http/TCP\",svc_id=\"\\d+\"} [1-9]");
 

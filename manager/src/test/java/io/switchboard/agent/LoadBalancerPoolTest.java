@@ -35,7 +35,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * LoadBalancer addresses on bare metal, with a real agent process: the lesson's {@code lb-svc.yaml},
  * applied unchanged, gets an address from an {@code --lb-ip-pool} inside the client–node segment, and
  * the client reaches it with no route for it because the node answers ARP (and NDP, for an IPv6
- * Service) for it; after SIGKILL and a restart the address is the same and still answers. A full pool
+ * Service) for it -- a plain client, with no program on its end, so on this veth the answers go by the tc
+ * path the agent chooses there; after SIGKILL and a restart the address is the same and still answers. A full pool
  * leaves a Service pending, and {@code get services} says why.
  */
 @KernelTest
@@ -78,8 +79,10 @@ class LoadBalancerPoolTest
             // the same address every node computes from the Service's name
             assertThat(lb4).isEqualTo(expectedAddress());
 
+            assertThat(client.exec("ip", "-d", "link", "show", client.interfaceName())).doesNotContain("xdp");
             for (final InetAddress lb : List.of(lb4, lb6))
             {
+                assertThat(client.exec("ip", "neigh", "show", lb.getHostAddress())).as("no neighbour entry yet").isBlank();
                 assertThat(client.exec("ip", "route", "get", lb.getHostAddress())).as("on-link, no route for it")
                     .doesNotContain(" via ");
                 assertPodsAnswer(client, new InetSocketAddress(lb, 80));
@@ -88,6 +91,9 @@ class LoadBalancerPoolTest
             }
             assertThat(get("services")).anySatisfy(line -> assertThat(line).startsWith("default/web-lb:80")
                 .contains(lb4.getHostAddress() + ":80/TCP", ",LB,ANNOUNCED"));
+            assertThat(get("stats")).anySatisfy(line -> assertThat(line).matches("ext0\\s+\\d+\\s+tc\\s*"))
+                .anySatisfy(line -> assertThat(line).matches("neigh_answered\\s+[1-9]\\d*\\s*"))
+                .anySatisfy(line -> assertThat(line).matches("reply_tc\\s+[1-9]\\d*\\s*"));
             agent.kill();
         }
         for (final InetAddress lb : List.of(lb4, lb6))
@@ -133,8 +139,8 @@ class LoadBalancerPoolTest
             assertThat(lines).filteredOn(line -> line.contains("<pending>:80/TCP")).singleElement()
                 .satisfies(line -> assertThat(line).contains("PoolExhausted: every address of the IPv4 --lb-ip-pool " +
                     "(198.18.0.250/31) is taken"));
-            assertThat(agent.output()).anySatisfy(line -> assertThat(line)
-                .contains("no LoadBalancer address, stays pending: PoolExhausted"));
+            // the pending row can be read before the agent's log line is: wait for it
+            agent.awaitOutput("no LoadBalancer address, stays pending: PoolExhausted", 10);
         }
     }
 

@@ -372,8 +372,8 @@ class MultiNodeTrafficTest
 
         assertThat(tcp.answer()).startsWith("node1-pod0 " + pod.address4().getHostAddress() + " ");
         assertThat(udp.answer()).startsWith("node1-pod0 " + pod.address4().getHostAddress() + " ");
-        // the refusal is sb_xdp's XDP_TX out of ext0: it reaches the client only because the underlay's
-        // end of the veth runs an XDP program
+        // the refusal leaves ext0 (a veth) by the tc path: sb_xdp hands the SYN to sb_tc_from_ext, which
+        // sends the RST back out; nothing runs on the client or on the bridge
         for (int node = 0; node < 2; node++)
         {
             awaitFrontend(agents, node, cluster.node(node).address4(), 30070, TCP);
@@ -384,6 +384,8 @@ class MultiNodeTrafficTest
             {
                 assertThat(reader.serviceCounters(frontend(reader, nodePort.getAddress(), 30070, TCP).svcId())[5])
                     .as("refused by node%d's datapath, not its kernel", node).isPositive();
+                assertThat(reader.globalCounters()[List.of(DatapathAbi.GLOBAL_COUNTERS).indexOf("reply_tc")])
+                    .as("node%d's RST sent by sb_tc_from_ext", node).isPositive();
             }
         }
     }

@@ -71,10 +71,24 @@ final class DatapathFixture implements AutoCloseable
         configFlags(0);
     }
 
+    /** The test object: the shipped datapath plus {@code sb_test_tc_reply} (bpf/tests/tc_reply.bpf.c). */
+    static final String TC_REPLY_TEST_OBJECT = "bpf/tests/tc_reply.bpf.o";
+    /** {@code BPF_PROG_TEST_RUN}'s ingress interface: the loopback device. */
+    static final int TEST_RUN_IFINDEX = 1;
+
     /** Loads {@code bpf/switchboard.bpf.o} with small maps and writes the config (seed, default timeouts). */
     static DatapathFixture load()
     {
-        final BpfObject object = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
+        return load(DatapathAbi.OBJECT_RESOURCE);
+    }
+
+    /**
+     * Loads {@code resource} (the shipped object, or {@link #TC_REPLY_TEST_OBJECT}, which is it with one
+     * entry point more) with small maps and writes the config.
+     */
+    static DatapathFixture load(final String resource)
+    {
+        final BpfObject object = BpfObject.openResource(resource)
             .maxEntries(DatapathAbi.SERVICES, 256)
             .maxEntries(DatapathAbi.BACKENDS, 256)
             .maxEntries(DatapathAbi.MAGLEV, MAX_SERVICES)
@@ -176,6 +190,25 @@ final class DatapathFixture implements AutoCloseable
     BpfProgram tcToClient()
     {
         return object.program(DatapathAbi.PROGRAM_TC_TO_CLIENT);
+    }
+
+    /** {@code sb_test_tc_reply} of {@link #TC_REPLY_TEST_OBJECT}: what {@code sb_tc_from_ext} does with a marked frame. */
+    BpfProgram tcReply()
+    {
+        return object.program("sb_test_tc_reply");
+    }
+
+    /** Writes {@code sb_ifaces} for {@code ifindex}: generated replies by {@code XDP_TX} or, without, by tc. */
+    void replies(final int ifindex, final boolean xdpTx)
+    {
+        try (Arena arena = Arena.ofConfined();
+            BpfMap ifaces = object.map(DatapathAbi.IFACES, DatapathAbi.IFACES_SPEC))
+        {
+            final MemorySegment value = arena.allocate(DatapathAbi.IFACE_VALUE);
+            value.set(ValueLayout.JAVA_INT, offset(DatapathAbi.IFACE_VALUE, "flags"),
+                xdpTx ? DatapathAbi.IFACE_F_XDP_TX : 0);
+            ifaces.update(arena.allocateFrom(ValueLayout.JAVA_INT, ifindex), value, BpfMap.BPF_ANY);
+        }
     }
 
     BpfProgram tcFromExt()

@@ -40,6 +40,13 @@ class DatapathNeighTest
     void announce()
     {
         datapath = DatapathFixture.load();
+        announce(datapath);
+    }
+
+    /** The announcements below; answers on the test run's interface leave with XDP_TX. */
+    private static void announce(final DatapathFixture datapath)
+    {
+        datapath.replies(TEST_RUN_IFINDEX, true);
         datapath.announce(LB4, TEST_RUN_IFINDEX, NODE_MAC);
         datapath.announce(LB6, TEST_RUN_IFINDEX, NODE_MAC);
         datapath.announce(ELSEWHERE4, OTHER_IFINDEX, NODE_MAC);
@@ -103,6 +110,52 @@ class DatapathNeighTest
         assertThat(datapath.stat("passed")).isEqualTo(5);
     }
 
+    /**
+     * On an interface without XDP_TX ({@code sb_ifaces}) a request {@code sb_xdp} would answer passes with
+     * the reply mark in its metadata, and the tc path answers it with the same bytes, redirected to the
+     * interface it came from; what is not to be answered passes the tc path untouched.
+     */
+    @Test
+    void withoutXdpTxRequestsAreHandedToTcWhichSendsTheSameAnswers()
+    {
+        final byte[][] requests = {Packet.arpRequest(CLIENT4, LB4), solicitation(LB6, true), solicitation(LB6, false),
+            solicitation(LB6, true, address("::"))};
+        try (DatapathFixture tcPath = DatapathFixture.load(DatapathFixture.TC_REPLY_TEST_OBJECT))
+        {
+            announce(tcPath);
+            tcPath.replies(TEST_RUN_IFINDEX, false);
+            for (final byte[] request : requests)
+            {
+                final TestRunResult xdpTx = DatapathPacketTest.run(datapath.xdp(), request);
+                final TestRunResult handed = tcPath.xdp().testRun(request);
+                final TestRunResult tc = DatapathPacketTest.run(tcPath.tcReply(), request);
+
+                assertThat(xdpTx.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+                assertThat(handed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+                assertThat(handed.packet()).isEqualTo(DatapathPacketTest.marked(request));
+                assertThat(tc.returnValue()).isEqualTo(DatapathPacketTest.TC_ACT_REDIRECT);
+                assertThat(tc.packet()).isEqualTo(xdpTx.packet());
+            }
+            assertThat(tcPath.stat("neigh_answered")).as("by tc only").isEqualTo(requests.length);
+            assertThat(tcPath.stat("reply_tc")).isEqualTo(requests.length);
+
+            final byte[] elsewhere = Packet.arpRequest(CLIENT4, ELSEWHERE4);
+            final TestRunResult notOurs = DatapathPacketTest.run(tcPath.tcReply(), elsewhere);
+            assertThat(notOurs.returnValue()).isEqualTo(DatapathPacketTest.TC_ACT_OK);
+            assertThat(notOurs.packet()).isEqualTo(elsewhere);
+        }
+    }
+
+    @Test
+    void aSolicitationForDuplicateAddressDetectionIsAnsweredToAllNodes()
+    {
+        final TestRunResult result = DatapathPacketTest.run(datapath.xdp(), solicitation(LB6, false, address("::")));
+
+        assertThat(result.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+        final byte[] allNodesMac = {0x33, 0x33, 0, 0, 0, 1};
+        assertThat(result.packet()).isEqualTo(advertisement(LB6, address("ff02::1"), allNodesMac, 0x20000000));
+    }
+
     /** An Ethernet + ARP frame (RFC 826) with the given operation. */
     private static byte[] arp(final byte[] ethDst, final byte[] ethSrc, final int op, final byte[] sha,
         final InetAddress spa, final byte[] tha, final InetAddress tpa)
@@ -114,6 +167,13 @@ class DatapathNeighTest
 
     /** A Neighbor Solicitation from the client for {@code target}, to its solicited-node multicast address. */
     private static byte[] solicitation(final InetAddress target, final boolean sourceLinkLayerOption)
+    {
+        return solicitation(target, sourceLinkLayerOption, CLIENT6);
+    }
+
+    /** A solicitation from {@code source} (the unspecified address: duplicate address detection). */
+    private static byte[] solicitation(final InetAddress target, final boolean sourceLinkLayerOption,
+        final InetAddress source)
     {
         final byte[] t = target.getAddress();
         final byte[] group = address("ff02::1:ff00:0").getAddress();
@@ -127,7 +187,7 @@ class DatapathNeighTest
             icmp.put((byte)1).put((byte)1).put(CLIENT_MAC);
         }
         final byte[] ethDst = {0x33, 0x33, -1, t[13], t[14], t[15]};
-        return ipv6Icmp(ethDst, CLIENT_MAC, CLIENT6, addressOf(group), icmp.array());
+        return ipv6Icmp(ethDst, CLIENT_MAC, source, addressOf(group), icmp.array());
     }
 
     /** The Neighbor Advertisement the node should send: solicited and override flags, target link-layer option. */

@@ -12,6 +12,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -81,11 +83,18 @@ class DatapathPacketTest
     void programTheWorld()
     {
         datapath = DatapathFixture.load();
+        program(datapath);
+    }
+
+    /** The world below, in {@code datapath}; replies generated on the test run's interface leave with XDP_TX. */
+    private static void program(final DatapathFixture datapath)
+    {
+        datapath.replies(DatapathFixture.TEST_RUN_IFINDEX, true);
         final int external = DatapathAbi.SVC_F_EXTERNAL;
-        oneBackendService(SVC_TCP4, PROTO_TCP, POD4, CLUSTER_IP4, NODE4, LB4);
-        oneBackendService(SVC_UDP4, PROTO_UDP, POD4, CLUSTER_IP4, NODE4, LB4);
-        oneBackendService(SVC_TCP6, PROTO_TCP, POD6, CLUSTER_IP6, NODE6, LB6);
-        oneBackendService(SVC_UDP6, PROTO_UDP, POD6, CLUSTER_IP6, NODE6, LB6);
+        oneBackendService(datapath, SVC_TCP4, PROTO_TCP, POD4, CLUSTER_IP4, NODE4, LB4);
+        oneBackendService(datapath, SVC_UDP4, PROTO_UDP, POD4, CLUSTER_IP4, NODE4, LB4);
+        oneBackendService(datapath, SVC_TCP6, PROTO_TCP, POD6, CLUSTER_IP6, NODE6, LB6);
+        oneBackendService(datapath, SVC_UDP6, PROTO_UDP, POD6, CLUSTER_IP6, NODE6, LB6);
 
         for (final int protocol : new int[] {PROTO_TCP, PROTO_UDP})
         {
@@ -115,7 +124,7 @@ class DatapathPacketTest
     }
 
     /** ClusterIP:80, node address:30080 and LB IP:80 of one service port whose only backend is pod:8080. */
-    private void oneBackendService(final int svcId, final int protocol, final InetAddress pod,
+    private static void oneBackendService(final DatapathFixture datapath, final int svcId, final int protocol, final InetAddress pod,
         final InetAddress clusterIp, final InetAddress node, final InetAddress lb)
     {
         final int backendId = svcId * 10 + 1;
@@ -348,6 +357,85 @@ class DatapathPacketTest
             assertThat(icmp.icmpQuote()).isEqualTo(Arrays.copyOfRange(datagram, Packet.ETH_HLEN, Packet.ETH_HLEN + 48));
         }
         assertThat(datapath.svcCounter(SVC_EMPTY6, "refused")).isEqualTo(2);
+    }
+
+    /** The 4 bytes of XDP metadata {@code sb_xdp} puts in front of a frame it hands to tc to answer ({@code SB_REPLY_MARK}). */
+    static final byte[] REPLY_MARK = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(0x5342a7c1).array();
+
+    static byte[] marked(final byte[] frame)
+    {
+        return ByteBuffer.allocate(REPLY_MARK.length + frame.length).put(REPLY_MARK).put(frame).array();
+    }
+
+    /**
+     * On an interface without XDP_TX ({@code sb_ifaces}), a refusal leaves {@code sb_xdp} untouched with the
+     * reply mark in its metadata ({@code XDP_PASS}), and the tc path answers it with the very bytes
+     * {@code XDP_TX} would have sent, redirected to the interface it came from: RST for TCP, ICMP / ICMPv6
+     * port unreachable for UDP, both families.
+     */
+    @Test
+    void withoutXdpTxARefusalIsHandedToTcMarkedAndTcSendsTheSameReplyBack()
+    {
+        final List<byte[]> requests = List.of(
+            Packet.tcp(CLIENT4, 40000, EMPTY4, 80).syn().sequence(7000, 0).build(),
+            Packet.tcp(CLIENT6, 40000, EMPTY6, 80).syn().sequence(7000, 0).build(),
+            Packet.tcp(CLIENT6, 40000, EMPTY6, 80).flags(Packet.TCP_ACK).sequence(7001, 99).build(),
+            Packet.udp(CLIENT4, 40000, EMPTY4, 80).payload(new byte[64]).build(),
+            Packet.udp(CLIENT6, 40000, EMPTY6, 80).payload(new byte[3]).build());
+        try (DatapathFixture tcPath = DatapathFixture.load(DatapathFixture.TC_REPLY_TEST_OBJECT))
+        {
+            program(tcPath);
+            tcPath.replies(DatapathFixture.TEST_RUN_IFINDEX, false);
+            for (final byte[] request : requests)
+            {
+                final TestRunResult xdpTx = run(datapath.xdp(), request);
+                final TestRunResult handed = tcPath.xdp().testRun(request);
+                final TestRunResult tc = run(tcPath.tcReply(), request);
+
+                assertThat(xdpTx.returnValue()).isEqualTo(TestRunResult.XDP_TX);
+                assertThat(handed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+                assertThat(handed.packet()).isEqualTo(marked(request));
+                assertThat(tc.returnValue()).isEqualTo(TC_ACT_REDIRECT);
+                assertThat(tc.packet()).isEqualTo(xdpTx.packet());
+            }
+            assertThat(tcPath.svcCounter(SVC_EMPTY4, "refused")).as("counted once, by sb_xdp").isEqualTo(2);
+            assertThat(tcPath.svcCounter(SVC_EMPTY6, "refused")).isEqualTo(3);
+            assertThat(tcPath.stat("reply_tc")).isEqualTo(requests.size());
+            assertThat(datapath.stat("reply_tc")).isZero();
+        }
+    }
+
+    /** What sb_tc_from_ext finds marked but no longer to answer (the frontend went away) goes on to the stack. */
+    @Test
+    void theTcPathPassesAMarkedFrameThatIsNoLongerForAFrontendAndNeverAnswersARst()
+    {
+        final byte[] elsewhere = Packet.tcp(CLIENT4, 40000, address("10.96.0.99"), 80).syn().build();
+        final byte[] reset = Packet.tcp(CLIENT4, 40000, EMPTY4, 80).flags(Packet.TCP_RST).build();
+        try (DatapathFixture tcPath = DatapathFixture.load(DatapathFixture.TC_REPLY_TEST_OBJECT))
+        {
+            program(tcPath);
+
+            final TestRunResult passed = run(tcPath.tcReply(), elsewhere);
+            final TestRunResult dropped = run(tcPath.tcReply(), reset);
+
+            assertThat(passed.returnValue()).isEqualTo(TC_ACT_OK);
+            assertThat(passed.packet()).isEqualTo(elsewhere);
+            assertThat(dropped.returnValue()).isEqualTo(TC_ACT_SHOT);
+            assertThat(tcPath.stat("reply_tc")).isZero();
+        }
+    }
+
+    /** An unmarked frame to an empty frontend is not sb_tc_from_ext's to answer: only sb_xdp decides refusals. */
+    @Test
+    void tcFromExtAnswersNothingSbXdpDidNotHandOver()
+    {
+        final byte[] syn = Packet.tcp(CLIENT4, 40000, EMPTY4, 80).syn().build();
+
+        final TestRunResult result = run(datapath.tcFromExt(), syn);
+
+        assertThat(result.returnValue()).isEqualTo(TC_ACT_OK);
+        assertThat(result.packet()).isEqualTo(syn);
+        assertThat(datapath.svcCounter(SVC_EMPTY4, "refused")).isZero();
     }
 
     @Test

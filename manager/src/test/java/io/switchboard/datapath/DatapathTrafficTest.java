@@ -20,6 +20,7 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +39,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Real TCP and UDP through the datapath attached as the README says: {@code sb_xdp} on the node's
- * external interface (native), {@code sb_tc_from_pod} on tc ingress of every node-side pod veth (DNAT of
+ * external interface (native) with {@code sb_tc_from_ext} on its tc ingress and no {@code sb_ifaces}
+ * entry (so replies {@code sb_xdp} generates take the tc path, as the agent chooses for a veth; the client
+ * runs nothing), {@code sb_tc_from_pod} on tc ingress of every node-side pod veth (DNAT of
  * pod → ClusterIP and reverse NAT of every reply leaving a pod), the socket hooks on a test cgroup. The
  * three pods run servers on 8080 that say who they are and whom they saw. Every address lives in the
  * test's namespaces. The kernel's own stacks check what the programs wrote; pod packets are
@@ -52,7 +55,8 @@ class DatapathTrafficTest
     private static final InetAddress CLUSTER_IP = address("10.96.0.10");
     /** A second ClusterIP whose backends are pods 1 and 2 only, for pod 0 as the client. */
     private static final InetAddress POD_CLUSTER_IP = address("10.96.0.11");
-    private static final InetAddress EMPTY_CLUSTER_IP = address("10.96.0.20");
+    static final InetAddress EMPTY_CLUSTER_IP = address("10.96.0.20");
+    static final InetAddress EMPTY_CLUSTER_IP6 = address("fd00:96::20");
     private static final InetAddress NODE = address("198.18.0.1");
     private static final InetAddress LB_IP = address("203.0.113.10");
     private static final int NODE_PORT = 30080;
@@ -62,7 +66,7 @@ class DatapathTrafficTest
     private static final int SVC_UDP = 2;
     private static final int SVC_POD_TCP = 3;
     private static final int SVC_POD_UDP = 4;
-    private static final int SVC_EMPTY = 5;
+    static final int SVC_EMPTY = 5;
     /** The toolchain probe: its XDP program passes every packet while its drop list is empty. */
 
     /** The datapath loaded, programmed and attached in a lab network; detached and unloaded on close. */
@@ -116,6 +120,7 @@ class DatapathTrafficTest
                 .attachXdp(Interfaces.index(node.interfaceName()), XdpMode.NATIVE)));
             node.run(() ->
             {
+                attached.datapath.tcFromExt().attachTc(Interfaces.index(node.interfaceName()), TcDirection.INGRESS, 1, 1);
                 for (int i = 0; i < 3; i++)
                 {
                     // tc filters live on the interface and go with the namespace
@@ -187,6 +192,7 @@ class DatapathTrafficTest
             datapath.service(NODE, NODE_PORT, svc[1], svc[0], external | DatapathAbi.SVC_F_NODEPORT, 0);
             datapath.service(LB_IP, 80, svc[1], svc[0], external | DatapathAbi.SVC_F_LOADBALANCER, 0);
             datapath.service(EMPTY_CLUSTER_IP, 80, svc[1], SVC_EMPTY, 0, 0);
+            datapath.service(EMPTY_CLUSTER_IP6, 80, svc[1], SVC_EMPTY, 0, 0);
             datapath.service(NODE, EMPTY_NODE_PORT, svc[1], SVC_EMPTY, external | DatapathAbi.SVC_F_NODEPORT, 0);
         }
         datapath.service(POD_CLUSTER_IP, 80, PROTO_TCP, SVC_POD_TCP, 0, 0);
@@ -300,31 +306,78 @@ class DatapathTrafficTest
     {
         try (Attached attached = attach(network, null))
         {
-            final InetSocketAddress empty = new InetSocketAddress(NODE, EMPTY_NODE_PORT);
-
-            assertThatThrownBy(() -> Requests.tcp(network.client(), empty, Duration.ofSeconds(10)))
-                .isInstanceOf(UncheckedIOException.class).cause()
-                .isInstanceOf(ConnectException.class).hasMessage("Connection refused");
-            final Throwable udp = network.client().call(() ->
-            {
-                try (DatagramSocket socket = new DatagramSocket())
-                {
-                    socket.connect(empty);
-                    socket.setSoTimeout((int)TIMEOUT.toMillis());
-                    final byte[] request = "hello\n".getBytes(StandardCharsets.US_ASCII);
-                    socket.send(new DatagramPacket(request, request.length));
-                    socket.receive(new DatagramPacket(new byte[64], 64));
-                    return null;
-                }
-                catch (final java.io.IOException ex)
-                {
-                    return ex;
-                }
-            });
-            assertThat(udp).as("ICMP port unreachable on a connected socket").isInstanceOf(PortUnreachableException.class);
+            assertRefusedWithin(network.client(), new InetSocketAddress(NODE, EMPTY_NODE_PORT), TIMEOUT);
 
             assertThat(attached.datapath.svcCounter(SVC_EMPTY, "refused")).isGreaterThanOrEqualTo(2);
         }
+    }
+
+    /**
+     * The client runs no program of any kind: a connection to a frontend without endpoints is refused
+     * within 100 ms (TCP: the RST gives ECONNREFUSED; UDP: the ICMP / ICMPv6 port unreachable gives
+     * ECONNREFUSED, PortUnreachableException, on a connected socket), both families. The frontends are
+     * ClusterIPs routed to the node, not node addresses, so the node's kernel could not be the one
+     * refusing (it would answer "no route"), and the replies are counted as sent by tc.
+     */
+    @Test
+    void aPlainClientOfAServiceWithoutEndpointsIsRefusedWithin100MsOverTcpAndUdpOnBothFamilies(
+        final LabNetwork network) throws Exception
+    {
+        try (Attached attached = attach(network, null))
+        {
+            assertThat(network.client().exec("ip", "-d", "link", "show", network.client().interfaceName()))
+                .as("nothing on the client's end").doesNotContain("xdp");
+            for (final InetAddress empty : List.of(EMPTY_CLUSTER_IP, EMPTY_CLUSTER_IP6))
+            {
+                assertRefusedWithin(network.client(), new InetSocketAddress(empty, 80), REFUSAL_DEADLINE);
+            }
+            assertThat(attached.datapath.svcCounter(SVC_EMPTY, "refused")).isEqualTo(4);
+            assertThat(attached.datapath.stat("reply_tc")).isEqualTo(4);
+        }
+    }
+
+    /** What a client must see at once from a frontend without endpoints, as the issue asks: 100 ms. */
+    static final Duration REFUSAL_DEADLINE = Duration.ofMillis(100);
+
+    /**
+     * Connects to {@code target} over TCP and over connected UDP from {@code client}, each allowed
+     * {@code deadline}: both must be refused (ECONNREFUSED) before it, not time out.
+     */
+    static void assertRefusedWithin(final Host client, final InetSocketAddress target, final Duration deadline)
+        throws Exception
+    {
+        final Throwable tcp = client.call(() ->
+        {
+            try (Socket socket = new Socket())
+            {
+                socket.connect(target, (int)deadline.toMillis());
+                return null;
+            }
+            catch (final java.io.IOException ex)
+            {
+                return ex;
+            }
+        });
+        assertThat(tcp).as("TCP to %s", target).isInstanceOf(ConnectException.class)
+            .hasMessageContaining("refused");
+        final Throwable udp = client.call(() ->
+        {
+            try (DatagramSocket socket = new DatagramSocket())
+            {
+                socket.connect(target);
+                socket.setSoTimeout((int)deadline.toMillis());
+                final byte[] request = "hello\n".getBytes(StandardCharsets.US_ASCII);
+                socket.send(new DatagramPacket(request, request.length));
+                socket.receive(new DatagramPacket(new byte[64], 64));
+                return null;
+            }
+            catch (final java.io.IOException ex)
+            {
+                return ex;
+            }
+        });
+        assertThat(udp).as("UDP to %s: ICMP port unreachable on a connected socket", target)
+            .isInstanceOf(PortUnreachableException.class);
     }
 
     @Test

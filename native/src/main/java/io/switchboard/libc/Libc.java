@@ -39,6 +39,12 @@ public final class Libc
         CAPTURE_ERRNO);
     private static final MethodHandle IF_NAMETOINDEX = downcall(
         "if_nametoindex", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS), CAPTURE_ERRNO);
+    private static final MethodHandle SOCKET = downcall(
+        "socket", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle IOCTL_POINTER = downcall(
+        "ioctl", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+            ValueLayout.ADDRESS), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
     private static final MethodHandle STRERROR = downcall(
         "strerror", FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     private static final MethodHandle STRERRORNAME_NP = optionalDowncall(
@@ -123,6 +129,36 @@ public final class Libc
             final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             final int index = (int)IF_NAMETOINDEX.invokeExact(state, arena.allocateFrom(name));
             return index == 0 ? -errno(state) : index;
+        }
+        catch (final Throwable ex)
+        {
+            throw new AssertionError("should not reach here", ex);
+        }
+    }
+
+    /** {@code socket(domain, type, protocol)}; returns the descriptor or {@code -errno}. */
+    public static int socket(final int domain, final int type, final int protocol)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final int rc = (int)SOCKET.invokeExact(state, domain, type, protocol);
+            return rc < 0 ? -errno(state) : rc;
+        }
+        catch (final Throwable ex)
+        {
+            throw new AssertionError("should not reach here", ex);
+        }
+    }
+
+    /** {@code ioctl(fd, request, argument)} with a pointer argument; returns its result or {@code -errno}. */
+    public static int ioctl(final int fd, final long request, final MemorySegment argument)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final int rc = (int)IOCTL_POINTER.invokeExact(state, fd, request, argument);
+            return rc < 0 ? -errno(state) : rc;
         }
         catch (final Throwable ex)
         {

@@ -19,10 +19,8 @@ import java.util.List;
  * veths as in {@link LabNetwork}, and a node reaches another node's pod range through that node's
  * underlay address, as a flat underlay with static routes (or a CNI's host-gw mode) would. The client
  * shares the underlay segment but has no route to any pod range: it reaches pods only through a node's
- * address. The underlay's ends of the veths run a pass-all XDP program ({@code probe_xdp}):
- * {@code sb_xdp} answers refusals with {@code XDP_TX}, and a veth wakes its peer for such frames only when
- * the peer has an XDP program; with GRO alone (NAPI on, no program) they wait in the peer's ring until
- * other traffic happens to wake it, so refusals seem lost. Every address lives inside
+ * address. Nothing runs on the client or on the bridge's ends of the veths: what a client sees of a
+ * node (refusals, ARP / NDP answers) must reach it as it would a real one. Every address lives inside
  * these namespaces; {@link #close()} deletes them all, and with them every veth and the bridge.
  */
 public final class LabCluster implements AutoCloseable
@@ -142,9 +140,8 @@ public final class LabCluster implements AutoCloseable
             "netns", namespace);
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "master", BRIDGE);
         Shell.run("ip", "-n", underlayNs, "link", "set", port, "up");
-        lab.passAllXdp(underlayNs, port); // XDP_TX on the far end reaches this end only so
         // frames on the underlay carry full checksums, as a NIC puts them on a wire: XDP sees only the
-        // frame, and one it sends back out (XDP_TX) has lost the skb's checksum-offload state
+        // frame, and rewrites it as one
         Shell.run("nsenter", "--net=/var/run/netns/" + namespace, "ethtool", "-K", interfaceName, "tx", "off");
         Shell.run("ip", "-n", namespace, "addr", "add", address4 + "/24", "dev", interfaceName);
         Shell.run("ip", "-n", namespace, "addr", "add", address6 + "/64", "dev", interfaceName, "nodad");

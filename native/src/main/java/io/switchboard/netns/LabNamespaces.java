@@ -96,8 +96,9 @@ final class LabNamespaces implements AutoCloseable
      * Attaches a program that passes every frame ({@code probe_xdp} of {@code bpf/probe.bpf.o}, which only
      * counts) to the veth end {@code interfaceName} in {@code namespace}: a veth wakes its peer for
      * {@code XDP_TX} frames (a node's refusals and ARP / NDP answers) only when the peer runs an XDP
-     * program; with GRO alone they wait in its ring. A NIC's wire has no such condition; lab ends facing a
-     * node's XDP interface get this.
+     * program; with GRO alone they wait in its ring. A NIC's wire has no such condition, and a real client
+     * has no such program: only tests about {@code XDP_TX} itself attach it
+     * ({@link LabNetwork#passAllXdpOnClient()}).
      */
     void passAllXdp(final String namespace, final String interfaceName)
     {

@@ -49,6 +49,16 @@ class LabNetworkTest
     }
 
     @Test
+    void theClientIsPlainWithNoProgramOnItsInterfaceUntilATestAboutXdpTxAsksForOne(@Pods(0) final LabNetwork network)
+    {
+        assertThat(network.client().exec("ip", "-d", "link", "show", "eth0")).doesNotContain("xdp");
+
+        network.passAllXdpOnClient();
+
+        assertThat(network.client().exec("ip", "-d", "link", "show", "eth0")).contains("xdp");
+    }
+
+    @Test
     void aProcessStartedInTheTestCgroupRunsThereAndInTheHostsNamespace(@Pods(0) final LabNetwork network,
         final TestCgroup cgroup) throws Exception
     {
