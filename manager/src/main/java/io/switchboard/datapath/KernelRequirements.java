@@ -141,6 +141,7 @@ public final class KernelRequirements
         Map.entry(39, new Helper("bpf_skb_pull_data", "4.9")),
         Map.entry(44, new Helper("bpf_xdp_adjust_head", "4.10")),
         Map.entry(46, new Helper("bpf_get_socket_cookie", "4.12")),
+        Map.entry(54, new Helper("bpf_xdp_adjust_meta", "4.15")),
         Map.entry(65, new Helper("bpf_xdp_adjust_tail", "4.18")),
         Map.entry(69, new Helper("bpf_fib_lookup", "4.18")),
         Map.entry(122, new Helper("bpf_get_netns_cookie", "5.7")),
