@@ -37,6 +37,8 @@ final class ClusterAgents implements AutoCloseable
     /** Written by the threads of {@link #startAll}, each its own slot. */
     private final List<AgentProcess> agents = new CopyOnWriteArrayList<>();
 
+    private boolean closed;
+
     ClusterAgents(final LabCluster cluster, final PinDirectory pinDirectory, final TestCgroup cgroup)
     {
         this.cluster = cluster;
@@ -57,7 +59,9 @@ final class ClusterAgents implements AutoCloseable
             cgroups.add(cgroup.child(node));
             agents.add(null);
         }
+        // the agents stop before either the cluster or the pin directory goes (JUnit closes the pins first)
         cluster.closeWithCluster(this);
+        pinDirectory.closeFirst(this);
     }
 
     /** Replaces the one manifest every agent follows (atomically: an agent never reads half a file). */
@@ -155,6 +159,11 @@ final class ClusterAgents implements AutoCloseable
     @Override
     public void close()
     {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
         for (final AgentProcess agent : agents)
         {
             if (null != agent)

@@ -7,11 +7,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** A directory on bpffs for one test's pins; removed with everything in it when the test ends. */
 public final class PinDirectory implements AutoCloseable
 {
     private final Path path;
+    private final List<AutoCloseable> closeFirst = new ArrayList<>();
 
     private PinDirectory(final Path path)
     {
@@ -43,9 +46,30 @@ public final class PinDirectory implements AutoCloseable
         return path.resolve(name);
     }
 
+    /**
+     * Closes {@code resource} before the pins are removed: processes that pin (agents) must be gone first,
+     * or a pin they make meanwhile keeps its directory from being removed.
+     */
+    public <T extends AutoCloseable> T closeFirst(final T resource)
+    {
+        closeFirst.add(resource);
+        return resource;
+    }
+
     @Override
     public void close()
     {
+        for (final AutoCloseable resource : closeFirst.reversed())
+        {
+            try
+            {
+                resource.close();
+            }
+            catch (final Exception ex)
+            {
+                throw new IllegalStateException("closing " + resource + " before removing " + path, ex);
+            }
+        }
         LabFiles.deleteTree(path);
     }
 }
