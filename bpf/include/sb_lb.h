@@ -214,6 +214,12 @@ static __always_inline void sb_affinity_put(const struct sb_affinity_key *key, _
 static __always_inline int sb_balance(const struct sb_svc_value *svc, const struct sb_affinity_key *aff_key,
 				      __u32 hash, __u64 now, struct sb_selection *sel)
 {
+	/*
+	 * Inlined, clang tests a stack copy of the caller's (flags & SB_SVC_F_AFFINITY) instead of aff_key
+	 * before bpf_map_update_elem; kernel 6.1's verifier does not link that copy to the pointer and
+	 * rejects a NULL key ("R2 type=scalar"). The empty asm makes the pointer opaque, so it is tested.
+	 */
+	asm volatile("" : "+r"(aff_key));
 	if (svc->backend_count) {
 		if (aff_key && sb_affinity_get(aff_key, svc, now, sel)) {
 			sel->via = SB_VIA_AFFINITY;

@@ -80,7 +80,7 @@ public final class AgentProcess implements AutoCloseable
 
     public void awaitOutput(final String text, final int seconds)
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        final long deadline = System.nanoTime() + scaled(Duration.ofSeconds(seconds)).toNanos();
         while (output.stream().noneMatch(line -> line.contains(text)))
         {
             if (!process.isAlive())
@@ -93,6 +93,20 @@ public final class AgentProcess implements AutoCloseable
             }
             sleep(20);
         }
+    }
+
+    /**
+     * {@code duration} times {@code -Dswitchboard.test.timeScale} (default 1): deadlines of waits on agent
+     * processes. {@code bin/test --kernel} raises it where JVMs start 10-50 times slower (an emulated VM).
+     */
+    public static Duration scaled(final Duration duration)
+    {
+        final double scale = Double.parseDouble(System.getProperty("switchboard.test.timeScale", "1"));
+        if (!(scale >= 1))
+        {
+            throw new IllegalArgumentException("switchboard.test.timeScale must be a number >= 1: " + scale);
+        }
+        return Duration.ofNanos((long) (duration.toNanos() * scale));
     }
 
     public List<String> output()

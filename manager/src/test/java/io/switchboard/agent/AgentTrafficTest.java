@@ -270,7 +270,7 @@ class AgentTrafficTest
     /** Requests until exactly {@code pods} answer, proving the agent applied the last change. */
     private static void awaitBackends(final LabNetwork network, final InetSocketAddress target, final Set<String> pods)
     {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        final long deadline = System.nanoTime() + AgentProcess.scaled(Duration.ofSeconds(20)).toNanos();
         while (System.nanoTime() < deadline)
         {
             final Set<String> seen = new HashSet<>();
@@ -289,7 +289,7 @@ class AgentTrafficTest
 
     private static void awaitAnswer(final LabNetwork network, final InetSocketAddress target, final AgentProcess agent)
     {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        final long deadline = System.nanoTime() + AgentProcess.scaled(Duration.ofSeconds(20)).toNanos();
         RuntimeException last = null;
         while (System.nanoTime() < deadline)
         {

@@ -922,7 +922,7 @@ class MultiNodeTrafficTest
 
     private static void await(final BooleanSupplier done, final String what)
     {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        final long deadline = System.nanoTime() + AgentProcess.scaled(Duration.ofSeconds(20)).toNanos();
         while (!done.getAsBoolean())
         {
             if (System.nanoTime() > deadline)

@@ -343,7 +343,7 @@ class DnsTrafficTest
     private static void awaitDig(final Host pod, final List<String> query, final String expected,
         final AgentProcess agent)
     {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        final long deadline = System.nanoTime() + AgentProcess.scaled(Duration.ofSeconds(20)).toNanos();
         String last = "";
         while (System.nanoTime() < deadline)
         {
