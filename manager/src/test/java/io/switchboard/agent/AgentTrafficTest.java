@@ -78,7 +78,7 @@ class AgentTrafficTest
                 assertThat(tcp.peer()).isEqualTo(nodePort);
                 assertThat(tcp.callerSeenByPod()).as("client address preserved").isEqualTo(network.client().address4());
                 seenTcp.add(tcp.pod());
-                final Requests.Answer udp = Requests.udp(network.client(), nodePort, TIMEOUT);
+                final Requests.Answer udp = Requests.udp(network.client(), nodePort, TIMEOUT, 2);
                 assertThat(udp.peer()).as("the UDP reply comes from the NodePort").isEqualTo(nodePort);
                 seenUdp.add(udp.pod());
             }

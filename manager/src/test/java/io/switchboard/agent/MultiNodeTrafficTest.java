@@ -86,7 +86,7 @@ class MultiNodeTrafficTest
                 final InetSocketAddress nodePort = new InetSocketAddress(node, 30080);
                 final InetAddress clientAddress = node instanceof Inet4Address ? client.address4() : client.address6();
                 final Requests.Answer tcp = Requests.tcp(client, nodePort, TIMEOUT);
-                final Requests.Answer udp = Requests.udp(client, nodePort, TIMEOUT);
+                final Requests.Answer udp = Requests.udp(client, nodePort, TIMEOUT, 2);
                 assertThat(tcp.peer()).isEqualTo(nodePort);
                 assertThat(udp.peer()).isEqualTo(nodePort);
                 assertThat(tcp.callerSeenByPod()).as("client address preserved").isEqualTo(clientAddress);
@@ -455,7 +455,7 @@ class MultiNodeTrafficTest
             await(() -> answers(pod, frontend), "hairpin to " + frontend);
             final Requests.Answer tcp = Requests.tcp(pod, frontend, TIMEOUT);
             // a datagram has no retransmission: on this shared machine one may be late, so up to three tries
-            final Requests.Answer udp = udpWithRetries(pod, frontend);
+            final Requests.Answer udp = Requests.udp(pod, frontend, TIMEOUT, 3);
             assertThat(tcp.pod()).isEqualTo("node0-pod0");
             assertThat(udp.pod()).isEqualTo("node0-pod0");
             assertThat(tcp.peer()).isEqualTo(frontend);
@@ -489,24 +489,6 @@ class MultiNodeTrafficTest
                 }
             }
             throw new AssertionError(what + " got no answer: " + ex + counters, ex);
-        }
-    }
-
-    private static Requests.Answer udpWithRetries(final Host from, final InetSocketAddress target)
-    {
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return Requests.udp(from, target, TIMEOUT);
-            }
-            catch (final UncheckedIOException ex)
-            {
-                if (attempt == 3)
-                {
-                    throw ex;
-                }
-            }
         }
     }
 
