@@ -418,7 +418,7 @@ class MultiNodeTrafficTest
                     final String what = "through node" + node + (ipv4 ? " IPv4" : " IPv6");
                     final Requests.Answer tcp = request(() -> Requests.tcp(client, nodePort, TIMEOUT), "TCP " + what,
                         agents);
-                    final Requests.Answer udp = request(() -> Requests.udp(client, nodePort, TIMEOUT), "UDP " + what,
+                    final Requests.Answer udp = request(() -> Requests.udp(client, nodePort, TIMEOUT, 2), "UDP " + what,
                         agents);
                     assertThat(tcp.pod()).isEqualTo("node1-pod0");
                     assertThat(udp.pod()).isEqualTo("node1-pod0");

@@ -107,6 +107,9 @@ public final class Requests
                 {
                     throw ex;
                 }
+                // kept visible in the test output: a loss that keeps happening is a datapath fault to find
+                System.err.println("udp " + to + " from " + from + ": no answer within " + timeout + " (" +
+                    ex.getCause() + "), sending again");
             }
         }
     }
