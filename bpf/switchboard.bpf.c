@@ -38,6 +38,7 @@
 #include "sb_reply.h"
 #include "sb_sock.h"
 #include "sb_snat.h"
+#include "sb_remap.h"
 #include "sb_neigh.h"
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -76,9 +77,10 @@ static __always_inline void sb_count_verdict(struct sb_svc_counters *counters, i
 /*
  * When snat_mode asks it of this flow, claims its node source port (before a new flow's conntrack
  * entry replaces the old one, which names the port the flow had); then records a flow balanced afresh
- * (unless it was found in conntrack). 0, or -1 when the packet must be dropped: no port is free, or a
- * TCP RST of no translated flow. A function of its own (not inlined): the entries it builds would not
- * fit in the 512-byte stack beside the callers' own.
+ * (unless it was found in conntrack): its REPLY entry first, unless source-translated, which may give the
+ * flow another source port (sel->remap_port, sb_remap.h), then its FORWARD entry. 0, or -1 when the
+ * packet must be dropped: no port is free, or a TCP RST of no translated flow. A function of its own (not
+ * inlined): the entries it builds would not fit in the 512-byte stack beside the callers' own.
  */
 static __noinline int sb_flow_record(const struct sb_pkt *pkt, struct sb_selection *sel, __u32 svc_id, __u64 now,
 				     int snat_mode)
@@ -95,8 +97,11 @@ static __noinline int sb_flow_record(const struct sb_pkt *pkt, struct sb_selecti
 		}
 		sb_stat(SB_STAT_SNAT);
 	}
-	if (sel->via != SB_VIA_CT)
-		sb_ct_create(pkt, &sel->backend, sel->backend_id, svc_id, now, sel->snat_port);
+	if (sel->via != SB_VIA_CT) {
+		if (!sel->snat_port)
+			sel->remap_port = (__be16)sb_ct_claim_reply(pkt, &sel->backend, sel->backend_id, svc_id, now);
+		sb_ct_create(pkt, &sel->backend, sel->backend_id, svc_id, now, sel->snat_port, sel->remap_port);
+	}
 	return 0;
 }
 
@@ -138,8 +143,12 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 	return verdict;
 }
 
-/* The frontend to restore as the source of a reply, from its REPLY conntrack entry; 0 if none. */
-static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_addr *addr, __be16 *port)
+/*
+ * The frontend to restore as the source of a reply, from its REPLY conntrack entry, and the client's own
+ * port to restore as its destination when the flow was remapped (else 0); 0 if none.
+ */
+static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_addr *addr, __be16 *port,
+					    __be16 *client_port)
 {
 	struct sb_ct_value *ct;
 	struct sb_ct_key key;
@@ -150,6 +159,7 @@ static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_a
 		return 0;
 	*addr = ct->nat_addr;
 	*port = ct->nat_port;
+	*client_port = ct->remap_port;
 	return 1;
 }
 
@@ -391,6 +401,11 @@ int sb_xdp(struct xdp_md *ctx)
 			}
 			return XDP_PASS;
 		}
+		if (sel.remap_port && sb_nat_xdp(data, data_end, &pkt, SB_NAT_SRC, &pkt.src, sel.remap_port)) {
+			sb_stat(SB_STAT_NAT_FAILED);
+			SB_COUNT(counters, dropped_other);
+			return XDP_DROP;
+		}
 		if (cfg && (cfg->flags & SB_CFG_F_XDP_FIB_REDIRECT))
 			return sb_xdp_forward(ctx, &pkt, &sel.backend.addr);
 		return XDP_PASS;
@@ -428,11 +443,12 @@ static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt
 static __noinline int sb_tc_revnat(struct __sk_buff *skb, const struct sb_pkt *pkt, union sb_addr *frontend)
 {
 	union sb_addr addr;
-	__be16 port;
+	__be16 port, client_port;
 
-	if (!sb_revnat_lookup(pkt, &addr, &port))
+	if (!sb_revnat_lookup(pkt, &addr, &port, &client_port))
 		return 0;
-	if (sb_nat_skb(skb, pkt, SB_NAT_SRC, &addr, port))
+	if (sb_nat_skb(skb, pkt, SB_NAT_SRC, &addr, port) ||
+	    (client_port && sb_nat_skb(skb, pkt, SB_NAT_DST, &pkt->dst, client_port)))
 		sb_stat(SB_STAT_NAT_FAILED);
 	else
 		sb_stat(SB_STAT_REVNAT);
@@ -624,6 +640,11 @@ int sb_tc_from_pod(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	case SB_VERDICT_FORWARD:
 		if (sb_nat_skb(skb, &pkt, SB_NAT_DST, &sel.backend.addr, sel.backend.port)) {
+			sb_stat(SB_STAT_NAT_FAILED);
+			SB_COUNT(counters, dropped_other);
+			return TC_ACT_SHOT;
+		}
+		if (sel.remap_port && sb_nat_skb(skb, &pkt, SB_NAT_SRC, &pkt.src, sel.remap_port)) {
 			sb_stat(SB_STAT_NAT_FAILED);
 			SB_COUNT(counters, dropped_other);
 			return TC_ACT_SHOT;

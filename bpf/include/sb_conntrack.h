@@ -14,7 +14,15 @@
  *     flow whose backend was removed is balanced again rather than sent to it;
  *   - a REPLY entry translates a TCP packet with SYN (a SYN-ACK) only in the handshake of its flow, and a
  *     UDP datagram or TCP SYN of the opposite direction to no frontend takes its tuple: otherwise the entry
- *     is left from an earlier flow with the same tuple, and is deleted with its FORWARD entry (sb_ct_forget).
+ *     is left from an earlier flow with the same tuple, and is deleted with its FORWARD entry (sb_ct_forget);
+ *     a TCP SYN leaves an UNTRANSLATED entry in its place, which never translates and holds the tuple;
+ *   - port remap, as netfilter's NAT does on a clash: a new flow whose REPLY key (backend -> client:port)
+ *     is held by another flow (a live entry of another frontend or client port, a closed TCP flow's for
+ *     SB_CT_TIME_WAIT_S, an UNTRANSLATED entry for as long) leaves with another source port, claimed
+ *     like a source-translation port (sb_ct_claim_reply); its FORWARD entry names the port (remap_port),
+ *     its REPLY entry is keyed by it and names the client's own port to restore. Otherwise the backend
+ *     would meet a reused tuple: a reply tuple shared by two frontends, or a SYN with another
+ *     destination's timestamps answered from TIME_WAIT by an ACK (PAWS), costing a SYN retransmission.
  * last_seen is refreshed at most once a second so that busy flows do not write the entry per packet;
  * each refresh also refreshes the other direction's entry of the flow.
  */
@@ -27,9 +35,15 @@
 
 #define SB_NS_PER_S 1000000000ULL
 #define SB_CT_REFRESH_NS SB_NS_PER_S
+/*
+ * How long the tuple of a closed TCP flow stays held (unless sb_config.ct_tcp_closing_s says otherwise):
+ * nf_conntrack's TIME_WAIT, longer than a backend's own TIME_WAIT (60 s), so a new flow given the same
+ * tuple never meets the old connection's TIME_WAIT socket. Also how long an UNTRANSLATED entry holds its.
+ */
+#define SB_CT_TIME_WAIT_S 120
 
 /*
- * A filter of the backends that translated flows were recorded for: sb_ct_create marks the slot of each
+ * A filter of the backends that translated flows were recorded for: sb_ct_claim_reply marks the slot of each
  * backend address:port it writes a REPLY entry for, and a flow to no frontend looks conntrack up for a
  * stale entry (sb_ct_claim_untranslated) only when its destination's slot is marked, so that packets to
  * addresses that are no backend (most of what crosses the node without a service) pay a hash and an array
@@ -114,6 +128,20 @@ static __always_inline __u64 sb_ct_timeout_ns(const struct sb_config *cfg, __u8 
 	return (__u64)s * SB_NS_PER_S;
 }
 
+/*
+ * How long after its last packet an entry (flags) still holds its tuple against other flows: its timeout
+ * while live; a closed TCP flow's, SB_CT_TIME_WAIT_S (a configured closing timeout wins); an UNTRANSLATED
+ * entry's, SB_CT_TIME_WAIT_S from the SYN that left it.
+ */
+static __always_inline __u64 sb_ct_hold_ns(const struct sb_config *cfg, __u8 proto, __u8 flags)
+{
+	if (flags & SB_CT_F_UNTRANSLATED)
+		return (__u64)SB_CT_TIME_WAIT_S * SB_NS_PER_S;
+	if (proto == IPPROTO_TCP && (flags & SB_CT_F_CLOSING) && !(cfg && cfg->ct_tcp_closing_s))
+		return (__u64)SB_CT_TIME_WAIT_S * SB_NS_PER_S;
+	return sb_ct_timeout_ns(cfg, proto, flags);
+}
+
 static __always_inline void sb_ct_key_init(struct sb_ct_key *key, const union sb_addr *src, const union sb_addr *dst,
 					   __be16 sport, __be16 dport, __u8 proto, __u8 dir)
 {
@@ -151,26 +179,38 @@ static __always_inline __u8 sb_ct_next_flags(__u8 flags, const struct sb_pkt *pk
 	return flags;
 }
 
+/* The fields a new flow's FORWARD and REPLY entries share: ids, timestamp, TCP state. */
+static __always_inline void sb_ct_value_init(struct sb_ct_value *value, const struct sb_pkt *pkt, __u32 backend_id,
+					     __u32 svc_id, __u64 now)
+{
+	value->last_seen_ns = now;
+	value->backend_id = backend_id;
+	value->svc_id = svc_id;
+	if (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_SYN))
+		value->flags = SB_CT_F_SYN_SEEN;
+	else
+		value->flags = sb_ct_next_flags(0, pkt);
+}
+
 /*
- * The key of the other direction of the flow whose entry has key `key` and nat end (nat_addr,
- * nat_port):
- *   FORWARD client->frontend, nat = backend   =>  REPLY   backend->client
- *   REPLY   backend->client,  nat = frontend  =>  FORWARD client->frontend
+ * The key of the other direction of the flow whose entry ct has key `key`:
+ *   FORWARD client:P->frontend,  nat = backend   =>  REPLY   backend->client:P (P' when remapped)
+ *   REPLY   backend->client:P',  nat = frontend  =>  FORWARD client:P->frontend (P = remap_port when set)
  */
-static __always_inline void sb_ct_peer_key(const struct sb_ct_key *key, const union sb_addr *nat_addr,
-					   __be16 nat_port, struct sb_ct_key *peer)
+static __always_inline void sb_ct_peer_key(const struct sb_ct_key *key, const struct sb_ct_value *ct,
+					   struct sb_ct_key *peer)
 {
 	if (key->dir == SB_CT_DIR_FORWARD) {
-		peer->src = *nat_addr;
-		peer->sport = nat_port;
+		peer->src = ct->nat_addr;
+		peer->sport = ct->nat_port;
 		peer->dst = key->src;
-		peer->dport = key->sport;
+		peer->dport = ct->remap_port ? ct->remap_port : key->sport;
 		peer->dir = SB_CT_DIR_REPLY;
 	} else {
 		peer->src = key->dst;
-		peer->sport = key->dport;
-		peer->dst = *nat_addr;
-		peer->dport = nat_port;
+		peer->sport = ct->remap_port ? ct->remap_port : key->dport;
+		peer->dst = ct->nat_addr;
+		peer->dport = ct->nat_port;
 		peer->dir = SB_CT_DIR_FORWARD;
 	}
 	peer->proto = key->proto;
@@ -188,7 +228,7 @@ static __always_inline void sb_ct_touch_peer(const struct sb_ct_key *key, const 
 	struct sb_ct_value *peer;
 	struct sb_ct_key peer_key;
 
-	sb_ct_peer_key(key, &ct->nat_addr, ct->nat_port, &peer_key);
+	sb_ct_peer_key(key, ct, &peer_key);
 	peer = bpf_map_lookup_elem(&sb_ct, &peer_key);
 	if (peer)
 		peer->last_seen_ns = now;
@@ -231,9 +271,10 @@ static __always_inline void sb_ct_forget(const struct sb_ct_key *key, const stru
 	struct sb_ct_value *forward;
 	struct sb_ct_key peer_key;
 
-	sb_ct_peer_key(key, &ct->nat_addr, ct->nat_port, &peer_key);
+	sb_ct_peer_key(key, ct, &peer_key);
 	forward = bpf_map_lookup_elem(&sb_ct, &peer_key);
-	if (forward && sb_addr_eq(&forward->nat_addr, &key->src) && forward->nat_port == key->sport)
+	if (forward && sb_addr_eq(&forward->nat_addr, &key->src) && forward->nat_port == key->sport &&
+	    (forward->remap_port ? forward->remap_port : peer_key.sport) == key->dport)
 		bpf_map_delete_elem(&sb_ct, &peer_key);
 	bpf_map_delete_elem(&sb_ct, key);
 	sb_stat(SB_STAT_CT_STALE);
@@ -254,7 +295,8 @@ static __always_inline void sb_ct_forget(const struct sb_ct_key *key, const stru
  */
 static __always_inline int sb_ct_reply_stale(const struct sb_ct_value *ct, const struct sb_pkt *pkt)
 {
-	return pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_SYN) && ct->flags != SB_CT_F_SYN_SEEN;
+	return pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_SYN) &&
+	       (ct->flags & SB_CT_F_TCP_STATE) != SB_CT_F_SYN_SEEN;
 }
 
 /*
@@ -267,11 +309,23 @@ static __always_inline struct sb_ct_value *sb_ct_lookup_reply(const struct sb_ct
 {
 	struct sb_ct_value *ct = bpf_map_lookup_elem(&sb_ct, key);
 
+	if (ct && (ct->flags & SB_CT_F_UNTRANSLATED))
+		return NULL; /* a tuple held for an untranslated flow: nothing to translate */
 	if (ct && sb_ct_reply_stale(ct, pkt)) {
 		sb_ct_forget(key, ct);
 		return NULL;
 	}
 	return sb_ct_use(key, ct, pkt, cfg, now);
+}
+
+/* Leaves an UNTRANSLATED entry at key (a REPLY key): see sb_ct_claim_untranslated. */
+static __noinline void sb_ct_hold_untranslated(const struct sb_ct_key *key)
+{
+	struct sb_ct_value value = {};
+
+	value.last_seen_ns = bpf_ktime_get_ns();
+	value.flags = SB_CT_F_UNTRANSLATED;
+	bpf_map_update_elem(&sb_ct, key, &value, BPF_ANY);
 }
 
 /*
@@ -283,9 +337,11 @@ static __always_inline struct sb_ct_value *sb_ct_lookup_reply(const struct sb_ct
  * (sb_ct_reply_stale), but a backend holding the earlier connection in TIME_WAIT answers a SYN of another
  * client 4-tuple with an ACK, not a SYN-ACK: translated, that ACK missed the client's connecting socket
  * (which retries at once on it) and the client's RST to the frontend killed the TIME_WAIT, so the
- * connection waited for its first SYN retransmission (1 s). Called for datagrams and SYNs to no frontend
- * whose destination is marked in sb_ct_backends; other packets to no frontend pay nothing. Not inlined: its
- * key would not fit beside the callers' frames.
+ * connection waited for its first SYN retransmission (1 s). A TCP SYN then leaves an UNTRANSLATED entry
+ * on the tuple (or refreshes the one there): the backend will hold this connection, and TIME_WAIT after it,
+ * so translated flows from the same client port take another port (port remap) instead of meeting it.
+ * Called for datagrams and SYNs to no frontend whose destination is marked in sb_ct_backends; other
+ * packets to no frontend pay nothing. Not inlined: its key would not fit beside the callers' frames.
  */
 static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
 {
@@ -294,45 +350,37 @@ static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
 
 	sb_ct_key_init(&key, &pkt->dst, &pkt->src, pkt->dport, pkt->sport, pkt->proto, SB_CT_DIR_REPLY);
 	ct = bpf_map_lookup_elem(&sb_ct, &key);
+	if (ct && (ct->flags & SB_CT_F_UNTRANSLATED)) {
+		ct->last_seen_ns = bpf_ktime_get_ns();
+		return;
+	}
 	if (ct)
 		sb_ct_forget(&key, ct);
+	if (pkt->proto == IPPROTO_TCP)
+		sb_ct_hold_untranslated(&key);
 }
 
 /*
- * Records a balanced flow: the forward entry (backend) and, unless the flow is source-translated
- * (snat_port, network order, not 0: its replies are found through sb_snat), the reply entry (frontend
- * to restore). Nothing is created for a TCP RST.
+ * Records a balanced flow's FORWARD entry (backend; remap_port, network order, not 0: the source port
+ * its packets leave with). Its REPLY entry is written before, by sb_ct_claim_reply, unless the flow is
+ * source-translated (snat_port, network order, not 0: its replies are found through sb_snat). Nothing
+ * is created for a TCP RST.
  */
 static __always_inline void sb_ct_create(const struct sb_pkt *pkt, const struct sb_backend *be, __u32 backend_id,
-					 __u32 svc_id, __u64 now, __be16 snat_port)
+					 __u32 svc_id, __u64 now, __be16 snat_port, __be16 remap_port)
 {
-	struct sb_ct_key key, reply_key;
 	struct sb_ct_value value = {};
+	struct sb_ct_key key;
 
 	if (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_RST))
 		return;
-	value.last_seen_ns = now;
-	value.backend_id = backend_id;
-	value.svc_id = svc_id;
-	if (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & SB_TCP_SYN))
-		value.flags = SB_CT_F_SYN_SEEN;
-	else
-		value.flags = sb_ct_next_flags(0, pkt);
-
+	sb_ct_value_init(&value, pkt, backend_id, svc_id, now);
 	sb_ct_key_forward(&key, pkt);
 	value.nat_addr = be->addr;
 	value.nat_port = be->port;
 	value.snat_port = snat_port;
+	value.remap_port = remap_port;
 	bpf_map_update_elem(&sb_ct, &key, &value, BPF_ANY);
-	if (snat_port)
-		return;
-	value.snat_port = 0;
-
-	sb_ct_backend_mark(&be->addr, be->port);
-	sb_ct_peer_key(&key, &be->addr, be->port, &reply_key);
-	value.nat_addr = pkt->dst;
-	value.nat_port = pkt->dport;
-	bpf_map_update_elem(&sb_ct, &reply_key, &value, BPF_ANY);
 }
 
 #endif

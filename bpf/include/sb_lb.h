@@ -36,6 +36,8 @@ struct sb_selection {
 	__u8 via;  /* enum sb_via */
 	__u8 pad;
 	__be16 snat_port; /* the flow leaves with the node's address and this port (sb_snat.h); 0 = not */
+	__be16 remap_port; /* the flow leaves with the client's address and this port (sb_remap.h); 0 = not */
+	__u8 pad2[2];
 };
 
 static __always_inline __u32 sb_rol32(__u32 x, int r)
@@ -261,6 +263,7 @@ static __noinline int sb_select(const struct sb_pkt *pkt, const struct sb_svc_va
 		if (ct && ct->svc_id == svc->svc_id && sb_backend_get(ct->backend_id, sel) &&
 		    sb_addr_eq(&sel->backend.addr, &ct->nat_addr) && sel->backend.port == ct->nat_port) {
 			sel->via = SB_VIA_CT;
+			sel->remap_port = ct->remap_port;
 			return sel->backend.family == pkt->family ? SB_VERDICT_FORWARD : SB_VERDICT_DROP_OTHER;
 		}
 	}

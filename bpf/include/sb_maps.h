@@ -152,6 +152,13 @@ struct sb_ct_key {
 #define SB_CT_F_SYN_SEEN    (1U << 0) /* created by a TCP SYN; no reply-direction packet seen yet */
 #define SB_CT_F_ESTABLISHED (1U << 1) /* TCP: a non-SYN packet was seen; UDP: always set */
 #define SB_CT_F_CLOSING     (1U << 2) /* TCP FIN or RST seen */
+/*
+ * REPLY key only: a TCP flow reached the backend at this tuple without translation (a client's SYN straight
+ * to the backend). The entry never translates; it holds the tuple for translated flows, which take another
+ * source port while it is held (port remap, sb_conntrack.h).
+ */
+#define SB_CT_F_UNTRANSLATED (1U << 3)
+#define SB_CT_F_TCP_STATE (SB_CT_F_SYN_SEEN | SB_CT_F_ESTABLISHED | SB_CT_F_CLOSING)
 
 /*
  * Conntrack value, 40 bytes.
@@ -165,7 +172,10 @@ struct sb_ct_key {
  *  32  svc_id        4
  *  36  snat_port     2  forward entry of a source-translated flow (see sb_snat): the node port its
  *                       packets leave with, network order; 0 = the client's own address and port
- *  38  pad1          2
+ *  38  remap_port    2  port remap (sb_conntrack.h), network order, 0 = none: forward entry: the source
+ *                       port the flow's packets leave with instead of the client's own (whose tuple at
+ *                       the backend was in use); reply entry: the client's own port, restored as the
+ *                       destination of replies
  * A forward entry is used only while sb_backends[backend_id] still exists with the same address and
  * port; otherwise the flow is balanced again (a removed backend is never sent new packets). A
  * source-translated flow has no REPLY entry: its replies are found through sb_snat.
@@ -179,7 +189,7 @@ struct sb_ct_value {
 	__u32 backend_id;
 	__u32 svc_id;
 	__be16 snat_port;
-	__u8 pad1[2];
+	__be16 remap_port;
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -315,7 +325,7 @@ struct sb_snat_key {
  * Value, 48 bytes.
  *   0  last_seen_ns   8  refreshed at most once a second by either direction; with flags and the
  *                        conntrack timeouts of sb_config it says when the port is free again (TCP after
- *                        FIN/RST: SB_SNAT_TIME_WAIT_S unless ct_tcp_closing_s is set)
+ *                        FIN/RST: SB_CT_TIME_WAIT_S unless ct_tcp_closing_s is set)
  *   8  client        16  the original source
  *  24  frontend      16  the original destination
  *  40  client_port    2  network order
@@ -463,7 +473,10 @@ enum sb_stat {
 	SB_STAT_REPLY_TC = 20,       /* refusals and ARP / NDP answers sent by sb_tc_from_ext for sb_xdp */
 	SB_STAT_CT_STALE = 21,       /* conntrack REPLY entries of earlier flows deleted (sb_ct_forget): a SYN-ACK
 				      * outside its flow's handshake, or an untranslated UDP flow / SYN on their tuple */
-	SB_STAT_COUNT = 22,
+	SB_STAT_PORT_REMAP = 22,     /* translated flows given another source port: the client's was in use at the
+				      * backend by another flow (port remap, sb_conntrack.h) */
+	SB_STAT_PORT_REMAP_EXHAUSTED = 23, /* ... and every probed port was held too: the client's port is kept */
+	SB_STAT_COUNT = 24,
 };
 
 /* Layout pins: the Java mirror relies on these exact sizes and offsets. */
@@ -486,6 +499,7 @@ SB_ASSERT_OFF(struct sb_ct_value, nat_port, 24);
 SB_ASSERT_OFF(struct sb_ct_value, backend_id, 28);
 SB_ASSERT_OFF(struct sb_ct_value, svc_id, 32);
 SB_ASSERT_OFF(struct sb_ct_value, snat_port, 36);
+SB_ASSERT_OFF(struct sb_ct_value, remap_port, 38);
 SB_ASSERT_SIZE(struct sb_affinity_key, 24);
 SB_ASSERT_OFF(struct sb_affinity_key, client, 8);
 SB_ASSERT_SIZE(struct sb_affinity_value, 16);

@@ -25,12 +25,6 @@
 #include "sb_lb.h"
 
 #define SB_SNAT_PROBES 32
-/*
- * How long a TCP flow's port stays held after FIN or RST (unless sb_config.ct_tcp_closing_s says
- * otherwise): nf_conntrack's TIME_WAIT, longer than a backend's own TIME_WAIT (60 s), so a new flow
- * from the same port never meets the old connection's TIME_WAIT socket.
- */
-#define SB_SNAT_TIME_WAIT_S 120
 
 /* sb_snat_claim's results other than 0. */
 #define SB_SNAT_CLAIM_EXHAUSTED (-1) /* every probed port is held by a live flow */
@@ -113,11 +107,8 @@ static __always_inline int sb_snat_owned(const struct sb_snat_value *v, const st
 static __always_inline int sb_snat_expired(const struct sb_config *cfg, const struct sb_snat_value *v, __u8 proto,
 					   __u64 now)
 {
-	__u64 timeout = sb_ct_timeout_ns(cfg, proto, v->flags);
-
-	if (proto == IPPROTO_TCP && (v->flags & SB_CT_F_CLOSING) && !(cfg && cfg->ct_tcp_closing_s))
-		timeout = (__u64)SB_SNAT_TIME_WAIT_S * SB_NS_PER_S;
-	return sb_age_ns(now, v->last_seen_ns) > timeout;
+	/* a port stays held after FIN or RST for SB_CT_TIME_WAIT_S (sb_conntrack.h) */
+	return sb_age_ns(now, v->last_seen_ns) > sb_ct_hold_ns(cfg, proto, v->flags);
 }
 
 /* Advances an entry's TCP state with a packet of either direction; refreshes it once a second. */

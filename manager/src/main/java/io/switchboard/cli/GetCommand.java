@@ -276,33 +276,40 @@ public final class GetCommand implements Callable<Integer>
         final Map<Integer, String> serviceNames = names.bySvcId(reader.services());
         final Map<Integer, BackendEntry> backends = reader.backends();
         final long now = System.nanoTime();
+        // remapPort: a remapped flow's (port remap): forward, the port it leaves with; reply, the client's own
         final Table table = Table.of("service", "proto", "direction", "source", "destination", "backend", "backendId",
-            "state", "ageSeconds");
+            "state", "ageSeconds", "remapPort");
         for (final DatapathReader.ConntrackEntry entry : reader.conntrack())
         {
             final boolean forward = entry.direction() == DatapathAbi.CT_DIR_FORWARD;
+            final boolean untranslated = (entry.flags() & DatapathAbi.CT_F_UNTRANSLATED) != 0;
             final BackendEntry backend = backends.get(entry.backendId());
-            table.row(serviceNames.getOrDefault(entry.svcId(), "svc_id " + entry.svcId()),
+            table.row(untranslated ? "-" : serviceNames.getOrDefault(entry.svcId(), "svc_id " + entry.svcId()),
                 DatapathReader.protocolName(entry.protocol()), forward ? "forward" : "reply",
                 endpoint(entry.source(), entry.sourcePort()), endpoint(entry.destination(), entry.destinationPort()),
                 forward ? endpoint(entry.natAddress(), entry.natPort()) :
                     null == backend ? "-" : endpoint(backend.address(), backend.port()),
-                entry.backendId(), conntrackState(entry.flags()), ageSeconds(now, entry.lastSeenNs()));
+                entry.backendId(), conntrackState(entry.flags()), ageSeconds(now, entry.lastSeenNs()),
+                0 == entry.remapPort() ? "-" : Integer.toString(entry.remapPort()));
         }
         return table;
     }
 
     private static String conntrackState(final int flags)
     {
-        if ((flags & 0x4) != 0)
+        if ((flags & DatapathAbi.CT_F_UNTRANSLATED) != 0)
+        {
+            return "UNTRANSLATED"; // a direct connection's tuple at its backend, held against translated flows
+        }
+        if ((flags & DatapathAbi.CT_F_CLOSING) != 0)
         {
             return "CLOSING";
         }
-        if ((flags & 0x2) != 0)
+        if ((flags & DatapathAbi.CT_F_ESTABLISHED) != 0)
         {
             return "ESTABLISHED";
         }
-        return (flags & 0x1) != 0 ? "SYN_SEEN" : "-";
+        return (flags & DatapathAbi.CT_F_SYN_SEEN) != 0 ? "SYN_SEEN" : "-";
     }
 
     private static Table affinity(final DatapathReader reader, final ServiceNames names)

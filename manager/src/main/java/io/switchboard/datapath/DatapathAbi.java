@@ -64,6 +64,12 @@ public final class DatapathAbi
     /** {@code sb_ct_key.dir}. */
     public static final int CT_DIR_FORWARD = 0;
     public static final int CT_DIR_REPLY = 1;
+    /** {@code sb_ct_value.flags}: {@code SB_CT_F_*}. */
+    public static final int CT_F_SYN_SEEN = 1;
+    public static final int CT_F_ESTABLISHED = 1 << 1;
+    public static final int CT_F_CLOSING = 1 << 2;
+    /** A REPLY key holding a tuple an untranslated TCP flow reached its backend with; it never translates. */
+    public static final int CT_F_UNTRANSLATED = 1 << 3;
     /** {@code sb_affinity_key.kind}. */
     public static final int AFFINITY_CLIENT_ADDR = 0;
     public static final int AFFINITY_CLIENT_NETNS = 1;
@@ -90,7 +96,7 @@ public final class DatapathAbi
     public static final String[] GLOBAL_COUNTERS = {"passed", "not_ip", "fragment", "ip_options", "ipv6_ext",
         "not_tcp_udp", "truncated", "no_service", "service", "revnat", "nat_failed", "sock_xlate", "sock_revnat",
         "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed", "neigh_answered",
-        "neigh_ignored", "reply_tc", "ct_stale"};
+        "neigh_ignored", "reply_tc", "ct_stale", "port_remap", "port_remap_exhausted"};
 
     /** A port in network byte order. */
     public static final ValueLayout.OfShort NET_PORT =
@@ -131,7 +137,7 @@ public final class DatapathAbi
         ValueLayout.JAVA_INT.withName("backend_id"),
         ValueLayout.JAVA_INT.withName("svc_id"),
         NET_PORT.withName("snat_port"),
-        MemoryLayout.sequenceLayout(2, ValueLayout.JAVA_BYTE).withName("pad1")).withName("sb_ct_value");
+        NET_PORT.withName("remap_port")).withName("sb_ct_value");
     public static final StructLayout AFFINITY_KEY = MemoryLayout.structLayout(
         ValueLayout.JAVA_INT.withName("svc_id"),
         ValueLayout.JAVA_BYTE.withName("kind"),

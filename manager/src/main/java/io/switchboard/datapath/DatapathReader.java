@@ -37,7 +37,7 @@ public final class DatapathReader implements AutoCloseable
     /** One {@code sb_ct} entry. */
     public record ConntrackEntry(InetAddress source, int sourcePort, InetAddress destination, int destinationPort,
         int protocol, int direction, long lastSeenNs, InetAddress natAddress, int natPort, int flags, int backendId,
-        int svcId)
+        int svcId, int remapPort)
     {
     }
 
@@ -178,7 +178,8 @@ public final class DatapathReader implements AutoCloseable
             Short.toUnsignedInt(value.get(NET_PORT, offset(v, "nat_port"))),
             Byte.toUnsignedInt(value.get(ValueLayout.JAVA_BYTE, offset(v, "flags"))),
             intAt(value, v, "backend_id"),
-            intAt(value, v, "svc_id"))));
+            intAt(value, v, "svc_id"),
+            Short.toUnsignedInt(value.get(NET_PORT, offset(v, "remap_port"))))));
         return entries;
     }
 

@@ -435,6 +435,19 @@ final class DatapathFixture implements AutoCloseable
     int conntrackBackend(final InetAddress source, final int sourcePort, final InetAddress destination,
         final int destinationPort, final int protocol, final int dir)
     {
+        final Conntrack entry = conntrack(source, sourcePort, destination, destinationPort, protocol, dir);
+        return null == entry ? -1 : entry.backendId();
+    }
+
+    /** The fields of an {@code sb_ct} value the tests look at. */
+    record Conntrack(int backendId, int flags, InetAddress natAddress, int natPort, int remapPort)
+    {
+    }
+
+    /** The {@code sb_ct} entry of a key, or null. */
+    Conntrack conntrack(final InetAddress source, final int sourcePort, final InetAddress destination,
+        final int destinationPort, final int protocol, final int dir)
+    {
         try (Arena arena = Arena.ofConfined())
         {
             final MemorySegment key = arena.allocate(DatapathAbi.CT_KEY);
@@ -447,9 +460,14 @@ final class DatapathFixture implements AutoCloseable
             final MemorySegment value = arena.allocate(DatapathAbi.CT_VALUE);
             if (!conntrack.lookup(key, value))
             {
-                return -1;
+                return null;
             }
-            return value.get(ValueLayout.JAVA_INT, offset(DatapathAbi.CT_VALUE, "backend_id"));
+            final StructLayout v = DatapathAbi.CT_VALUE;
+            return new Conntrack(value.get(ValueLayout.JAVA_INT, offset(v, "backend_id")),
+                Byte.toUnsignedInt(value.get(ValueLayout.JAVA_BYTE, offset(v, "flags"))),
+                DatapathAbi.readAddress(value, offset(v, "nat_addr")),
+                Short.toUnsignedInt(value.get(DatapathAbi.NET_PORT, offset(v, "nat_port"))),
+                Short.toUnsignedInt(value.get(DatapathAbi.NET_PORT, offset(v, "remap_port"))));
         }
     }
 

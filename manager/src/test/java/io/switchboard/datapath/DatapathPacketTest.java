@@ -671,12 +671,180 @@ class DatapathPacketTest
 
         assertThat(sent.packet()).isEqualTo(direct);
         assertThat(answered.packet()).as("the backend's answer to the direct flow, untouched").isEqualTo(answer);
-        assertThat(datapath.conntrackBackend(c.backend(), TARGET_PORT, c.client(), 40000, protocol,
-            DatapathAbi.CT_DIR_REPLY)).isEqualTo(-1);
+        final DatapathFixture.Conntrack held = datapath.conntrack(c.backend(), TARGET_PORT, c.client(), 40000,
+            protocol, DatapathAbi.CT_DIR_REPLY);
+        if (tcp)
+        {
+            // the TCP flow holds its tuple at the backend against translated flows (port remap)
+            assertThat(held).isNotNull();
+            assertThat(held.flags()).isEqualTo(DatapathAbi.CT_F_UNTRANSLATED);
+            assertThat(held.backendId()).isZero();
+        }
+        else
+        {
+            assertThat(held).isNull();
+        }
         assertThat(datapath.conntrackBackend(c.client(), 40000, c.frontend(), c.port(), protocol,
             DatapathAbi.CT_DIR_FORWARD)).isEqualTo(-1);
         assertThat(datapath.stat("ct_stale")).isEqualTo(1);
         assertThat(datapath.stat("revnat")).isEqualTo(revnatBefore);
+    }
+
+    /** A client reaching one backend through two frontends, on one program; TCP or UDP. */
+    record TwoFrontends(String description, String program, int protocol, InetAddress client, InetAddress first,
+        int firstPort, InetAddress second, int secondPort, InetAddress backend)
+    {
+        @Override
+        public String toString()
+        {
+            return description;
+        }
+
+        Packet packet(final InetAddress source, final int sourcePort, final InetAddress destination,
+            final int destinationPort)
+        {
+            return protocol == PROTO_TCP ? Packet.tcp(source, sourcePort, destination, destinationPort)
+                : Packet.udp(source, sourcePort, destination, destinationPort).payload(new byte[] {'h', 'i'});
+        }
+
+        /** The flow's opening packet: a TCP SYN, or a datagram. */
+        byte[] opening(final InetAddress source, final int sourcePort, final InetAddress destination,
+            final int destinationPort)
+        {
+            final Packet builder = packet(source, sourcePort, destination, destinationPort);
+            return (protocol == PROTO_TCP ? builder.syn().sequence(100, 0) : builder).build();
+        }
+    }
+
+    static Stream<TwoFrontends> twoFrontends()
+    {
+        final String xdp = DatapathAbi.PROGRAM_XDP;
+        final String tc = DatapathAbi.PROGRAM_TC_FROM_POD;
+        return Stream.of(
+            new TwoFrontends("XDP: NodePort then LB IP, TCP", xdp, PROTO_TCP, CLIENT4, NODE4, NODE_PORT, LB4, 80, POD4),
+            new TwoFrontends("XDP: NodePort then LB IP, UDP", xdp, PROTO_UDP, CLIENT4, NODE4, NODE_PORT, LB4, 80, POD4),
+            new TwoFrontends("XDP: IPv6 NodePort then LB IP, TCP", xdp, PROTO_TCP, CLIENT6, NODE6, NODE_PORT, LB6, 80,
+                POD6),
+            new TwoFrontends("tc from pod: two ClusterIPs, TCP", tc, PROTO_TCP, POD4_B, CLUSTER_IP4, 80, PINNED4, 80,
+                POD4));
+    }
+
+    /**
+     * Port remap. A client's flow from port P through one frontend to a backend (TCP: ended, so the backend holds it in
+     * TIME_WAIT; UDP: live), then a flow from P through another frontend to the same backend: its tuple at the backend
+     * is held, so it leaves from another port P' of the datapath's range, named by its FORWARD entry; its REPLY entry
+     * is keyed by P' and restores P; its later packets and a retransmitted opening take P' again; the backend's
+     * answers reach the client from the second frontend at P; the first flow's entries are untouched.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("twoFrontends")
+    void aFlowWhoseTupleAtTheBackendIsHeldByAnotherFrontendsFlowLeavesFromAnotherPort(final TwoFrontends c)
+    {
+        final BpfProgram program = datapath.program(c.program());
+        final boolean tcp = c.protocol() == PROTO_TCP;
+        final int client = 40000;
+        run(program, c.opening(c.client(), client, c.first(), c.firstPort()));
+        if (tcp)
+        {
+            run(datapath.tcFromPod(), Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+                .flags(Packet.TCP_ACK | Packet.TCP_FIN).sequence(501, 101).build());
+        }
+
+        final TestRunResult second = run(program, c.opening(c.client(), client, c.second(), c.secondPort()));
+
+        final DatapathFixture.Conntrack forward = datapath.conntrack(c.client(), client, c.second(), c.secondPort(),
+            c.protocol(), DatapathAbi.CT_DIR_FORWARD);
+        assertThat(forward).isNotNull();
+        final int remapped = forward.remapPort();
+        assertThat(remapped).as("the port the flow leaves with").isNotEqualTo(client)
+            .isBetween(DatapathAbi.SNAT_PORT_MIN_DEFAULT, DatapathAbi.SNAT_PORT_MAX_DEFAULT);
+        assertThat(second.packet()).as("the opening, translated from the remapped port")
+            .isEqualTo(c.opening(c.client(), remapped, c.backend(), TARGET_PORT));
+        final DatapathFixture.Conntrack reply = datapath.conntrack(c.backend(), TARGET_PORT, c.client(), remapped,
+            c.protocol(), DatapathAbi.CT_DIR_REPLY);
+        assertThat(reply).isNotNull();
+        assertThat(reply.natAddress()).isEqualTo(c.second());
+        assertThat(reply.natPort()).isEqualTo(c.secondPort());
+        assertThat(reply.remapPort()).as("the client's own port, restored in replies").isEqualTo(client);
+        final DatapathFixture.Conntrack first = datapath.conntrack(c.backend(), TARGET_PORT, c.client(), client,
+            c.protocol(), DatapathAbi.CT_DIR_REPLY);
+        assertThat(first.natAddress()).as("the first flow's REPLY entry").isEqualTo(c.first());
+        assertThat(first.remapPort()).isZero();
+        assertThat(datapath.stat("port_remap")).isEqualTo(1);
+
+        // the opening again (a retransmitted SYN; UDP: the flow's next datagram): the same port
+        assertThat(run(program, c.opening(c.client(), client, c.second(), c.secondPort())).packet())
+            .isEqualTo(c.opening(c.client(), remapped, c.backend(), TARGET_PORT));
+        // the backend's answer reaches the client from the second frontend, at its own port
+        final Packet answer = c.packet(c.backend(), TARGET_PORT, c.client(), remapped);
+        final Packet translated = c.packet(c.second(), c.secondPort(), c.client(), client);
+        if (tcp)
+        {
+            answer.flags(Packet.TCP_SYN | Packet.TCP_ACK).sequence(500, 101);
+            translated.flags(Packet.TCP_SYN | Packet.TCP_ACK).sequence(500, 101);
+        }
+        assertThat(run(datapath.tcFromPod(), answer.build()).packet()).isEqualTo(translated.build());
+        if (tcp)
+        {
+            // the client's next segment follows the conntrack entry, from the remapped port
+            assertThat(run(program, Packet.tcp(c.client(), client, c.second(), c.secondPort()).sequence(101, 501)
+                .build()).packet()).isEqualTo(Packet.tcp(c.client(), remapped, c.backend(), TARGET_PORT)
+                .sequence(101, 501).build());
+        }
+        assertThat(datapath.stat("port_remap")).as("one flow remapped once").isEqualTo(1);
+        assertThat(datapath.stat("nat_failed")).isZero();
+    }
+
+    /** The same client port through the same frontend again: the backend can tell the flows apart; the port stays. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("twoFrontends")
+    void aFlowFromThePortOfAnEndedFlowThroughTheSameFrontendKeepsItsPort(final TwoFrontends c)
+    {
+        final BpfProgram program = datapath.program(c.program());
+        final int client = 40000;
+        run(program, c.opening(c.client(), client, c.first(), c.firstPort()));
+        if (c.protocol() == PROTO_TCP)
+        {
+            run(datapath.tcFromPod(), Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+                .flags(Packet.TCP_ACK | Packet.TCP_FIN).sequence(501, 101).build());
+        }
+        assertThat(run(program, c.opening(c.client(), client, c.first(), c.firstPort())).packet())
+            .isEqualTo(c.opening(c.client(), client, c.backend(), TARGET_PORT));
+        assertThat(datapath.stat("port_remap")).isZero();
+    }
+
+    /**
+     * A TCP connection straight to the backend from the port of an earlier translated flow leaves an UNTRANSLATED
+     * entry on its tuple; the next translated flow from that port to that backend (even through the same frontend:
+     * the backend holds the direct connection, then its TIME_WAIT) leaves from another port.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("reusedTuples")
+    void aTranslatedFlowAfterADirectConnectionFromTheSamePortLeavesFromAnotherPort(final Reuse c)
+    {
+        final BpfProgram program = datapath.program(c.program());
+        final int client = 40000;
+        // the translated flow marks the backend; the direct SYN then holds the tuple
+        run(program, Packet.tcp(c.client(), client, c.frontend(), c.port()).syn().sequence(100, 0).build());
+        final byte[] direct = Packet.tcp(c.client(), client, c.backend(), TARGET_PORT).syn().sequence(900, 0).build();
+        assertThat(run(program, direct).packet()).isEqualTo(direct);
+
+        final TestRunResult again = run(program,
+            Packet.tcp(c.client(), client, c.frontend(), c.port()).syn().sequence(2000, 0).build());
+
+        final DatapathFixture.Conntrack forward = datapath.conntrack(c.client(), client, c.frontend(), c.port(),
+            PROTO_TCP, DatapathAbi.CT_DIR_FORWARD);
+        assertThat(forward.remapPort()).isNotEqualTo(client)
+            .isBetween(DatapathAbi.SNAT_PORT_MIN_DEFAULT, DatapathAbi.SNAT_PORT_MAX_DEFAULT);
+        assertThat(again.packet()).isEqualTo(Packet.tcp(c.client(), forward.remapPort(), c.backend(), TARGET_PORT)
+            .syn().sequence(2000, 0).build());
+        assertThat(datapath.conntrack(c.backend(), TARGET_PORT, c.client(), client, PROTO_TCP,
+            DatapathAbi.CT_DIR_REPLY).flags()).as("the direct connection's tuple, still held")
+            .isEqualTo(DatapathAbi.CT_F_UNTRANSLATED);
+        // the direct connection's answers still leave untouched
+        final byte[] directAnswer = Packet.tcp(c.backend(), TARGET_PORT, c.client(), client)
+            .flags(Packet.TCP_SYN | Packet.TCP_ACK).sequence(3000, 901).build();
+        assertThat(run(datapath.tcFromPod(), directAnswer).packet()).isEqualTo(directAnswer);
     }
 
     record Untouched(String description, byte[] frame, String reason)
