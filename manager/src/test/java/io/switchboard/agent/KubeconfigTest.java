@@ -1,17 +1,13 @@
 package io.switchboard.agent;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.switchboard.datapath.Manifests;
+import io.switchboard.source.MockApiServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,8 +17,7 @@ class KubeconfigTest
     @Test
     void theClientFromAKubeconfigFileReachesItsServer(@TempDir final Path directory) throws Exception
     {
-        final KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(),
-            new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        final MockApiServer server = MockApiServer.crud();
         server.init();
         try (KubernetesClient admin = server.createClient())
         {

@@ -8,8 +8,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.switchboard.agent.SwitchboardAgent;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -37,7 +35,6 @@ import org.junit.jupiter.api.Test;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
@@ -63,8 +60,7 @@ class KubernetesSourceTest
     void start()
     {
         // CRUD mode: objects are stored, listed and watched as an apiserver would
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-            dispatcher, false);
+        server = new MockApiServer(dispatcher);
         server.init();
         admin = server.createClient();
         driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
@@ -180,8 +176,7 @@ class KubernetesSourceTest
                     Thread.sleep(5);
                 }
                 assertThat(source.snapshots()).isZero();
-                server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher,
-                    false);
+                server = new MockApiServer(dispatcher);
                 server.init(InetAddress.getLoopbackAddress(), port);
                 admin = server.createClient();
                 pumpUntil(source, adapter::poll, () -> source.snapshots() == 1);
@@ -240,7 +235,7 @@ class KubernetesSourceTest
         final int port = server.getPort();
         admin.close();
         server.destroy();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        server = new MockApiServer(dispatcher);
         server.init(InetAddress.getLoopbackAddress(), port);
         admin = server.createClient();
         admin.services().inNamespace("default").withName("web").delete();
