@@ -35,6 +35,7 @@ import io.switchboard.model.ModelConfig;
 import io.switchboard.model.NodePortRange;
 import io.switchboard.model.ServiceAllocator;
 import io.switchboard.source.KubernetesSource;
+import io.switchboard.source.KubernetesSourceMetrics;
 import io.switchboard.source.ManifestSource;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
@@ -53,6 +54,7 @@ import java.net.NetworkInterface;
 import java.io.PrintWriter;
 import java.net.SocketException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -126,6 +128,11 @@ public final class AgentCommand implements Callable<Integer>
         description = "host:port of /healthz alone, for probes and load balancers (kube-proxy's healthz port; "
             + "default ${DEFAULT-VALUE}); 'off' for none.")
     private String healthzAddress;
+
+    @Option(names = "--watch-grace", defaultValue = "60", paramLabel = "SECONDS",
+        description = "With --kubeconfig, /healthz fails once the agent has had no live watch on the API server "
+            + "for longer than this (default ${DEFAULT-VALUE}); /livez does not, and the datapath keeps serving.")
+    private int watchGraceSeconds;
 
     @Option(names = "--maglev-max-table-size", defaultValue = "65521",
         description = "Largest Maglev table (a prime of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, "
@@ -264,9 +271,10 @@ public final class AgentCommand implements Callable<Integer>
                     " (Service kube-system/kube-dns at " + dnsServiceIp.getHostAddress() + ")") +
                     (null == dnsUpstream ? ", other names REFUSED" : ", other names to " + dnsUpstream));
             }
+            AgentHttpServer http = null;
             if (!"off".equals(metricsAddress) || !"off".equals(healthzAddress))
             {
-                final AgentHttpServer http = AgentHttpServer.start(agent::status,
+                http = AgentHttpServer.start(agent::status,
                     DatapathReader.of(datapath.maps()), optionalAddress("--metrics-address", metricsAddress),
                     optionalAddress("--healthz-address", healthzAddress), log);
                 resources.add(http);
@@ -291,7 +299,15 @@ public final class AgentCommand implements Callable<Integer>
             {
                 final KubernetesClient client = kubernetesClient(kubeconfig);
                 resources.add(client);
-                startSource(new KubernetesSource(client, proxy(aeron, serialization), log), 1, resources);
+                final KubernetesSource source = new KubernetesSource(client, proxy(aeron, serialization), log);
+                if (null != http)
+                {
+                    final KubernetesSourceMetrics sourceHealth = new KubernetesSourceMetrics(source,
+                        Duration.ofSeconds(watchGraceSeconds));
+                    http.register(sourceHealth);
+                    http.healthyOnlyWhile(sourceHealth::unhealthy);
+                }
+                startSource(source, 1, resources);
                 log.accept("following the API server at " + client.getMasterUrl());
             }
             log.accept("agent ready: node " + nodeName() + ", aeron " + aeronDir + ", pins " + bpffsDirectory);

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +50,8 @@ public final class AgentHttpServer implements AutoCloseable
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final ScheduledExecutorService healthChecks;
     private final Map<Integer, HttpServer> healthCheckServers = new HashMap<>();
+    /** More reasons for {@code /healthz} to fail: each gives one, or null while healthy. */
+    private final List<Supplier<String>> healthConditions = new CopyOnWriteArrayList<>();
 
     private AgentHttpServer(final Supplier<AgentStatus> status, final DatapathReader counters,
         final InetSocketAddress metricsAddress, final InetSocketAddress healthzAddress, final Consumer<String> log)
@@ -97,6 +100,15 @@ public final class AgentHttpServer implements AutoCloseable
         }
     }
 
+    /**
+     * {@code /healthz} also fails while {@code condition} gives a reason (e.g. no live watch on the API server for
+     * longer than a grace period); the reason is in the body.
+     */
+    public void healthyOnlyWhile(final Supplier<String> condition)
+    {
+        healthConditions.add(condition);
+    }
+
     /** Adds metrics collected at scrape time (the DNS server's counters). */
     public void register(final MultiCollector collector)
     {
@@ -133,15 +145,29 @@ public final class AgentHttpServer implements AutoCloseable
     {
         try (exchange)
         {
-            if (!"/healthz".equals(exchange.getRequestURI().getPath()))
+            final String path = exchange.getRequestURI().getPath();
+            if ("/livez".equals(path))
             {
-                respond(exchange, 404, "text/plain", "not found: try /healthz (and /metrics on --metrics-address)\n");
+                // the process serves: for a liveness probe, which must not restart an agent for the API server's sake
+                respond(exchange, 200, "text/plain", "ok\n");
+                return;
+            }
+            if (!"/healthz".equals(path))
+            {
+                respond(exchange, 404, "text/plain",
+                    "not found: try /healthz or /livez (and /metrics on --metrics-address)\n");
                 return;
             }
             final AgentStatus current = status.get();
+            String reason = current.synced() ? null : "not synced yet";
+            for (final Supplier<String> condition : healthConditions)
+            {
+                reason = null == reason ? condition.get() : reason;
+            }
             final String body = "{\"lastUpdated\":" + quoted(current.lastUpdated()) + ",\"currentTime\":" +
-                quoted(Instant.now()) + "}\n";
-            respond(exchange, current.synced() ? 200 : 503, "application/json", body);
+                quoted(Instant.now()) + (null == reason ? "" : ",\"unhealthy\":\"" + reason.replace("\"", "'") + "\"") +
+                "}\n";
+            respond(exchange, null == reason ? 200 : 503, "application/json", body);
         }
     }
 

@@ -24,20 +24,26 @@ import java.util.function.Consumer;
  * thread.
  *
  * <p>A full snapshot of the informer caches is published once every informer has listed, when the queue
- * overflowed, and periodically. When a watch was seen down, the informers are replaced by new ones once
- * the server answers again: they list afresh, and the snapshot of their caches lacks whatever was deleted
- * while nobody was watching, so the agent removes it. (fabric8 resumes a dropped watch from its last
- * resourceVersion; an API server replays what happened since or answers 410 Gone, which makes the
- * informer relist, but a fresh list does not depend on either.) Changes are published as upserts and
- * deletes only after the first snapshot of the current informers, and only those informers' changes: the
- * caches a snapshot is read from already hold what came before it. An upsert queued before a snapshot may
- * be published after it with an older version of the object; the newer version's own event follows it,
- * so the agent ends on the cached state.
+ * overflowed, and periodically (from the caches: no request to the API server). A watch that drops is resumed
+ * by fabric8 from its last resourceVersion: the API server replays what happened since, or answers 410 Gone,
+ * on which the informer lists afresh and reports what disappeared meanwhile as deletions; nothing here lists
+ * everything again on a reconnect. An informer that gives up (its first list failed: RBAC 403, an API server
+ * that never answered) is not left stopped: the whole set is replaced by new informers after a backoff (1 s,
+ * doubling up to {@link #MAX_RESTART_BACKOFF_NS}), until they list. {@link #watching} /
+ * {@link #notWatchingForNs} tell the agent's {@code /healthz} how long it has been without live watches.
+ * Changes are published as upserts and deletes only after the first snapshot of the current informers, and
+ * only those informers' changes: the caches a snapshot is read from already hold what came before it. An
+ * upsert queued before a snapshot may be published after it with an older version of the object; the newer
+ * version's own event follows it, so the agent ends on the cached state.
  */
 public final class KubernetesSource implements Agent
 {
     /** How often the caches are published in full even when every watch stayed up. */
     public static final long DEFAULT_RESYNC_INTERVAL_NS = TimeUnit.SECONDS.toNanos(60);
+
+    /** First wait before informers that gave up are replaced; it doubles up to the maximum. */
+    public static final long FIRST_RESTART_BACKOFF_NS = TimeUnit.SECONDS.toNanos(1);
+    public static final long MAX_RESTART_BACKOFF_NS = TimeUnit.SECONDS.toNanos(30);
 
     private static final int QUEUE_CAPACITY = 64 * 1024;
     private static final int DRAIN_LIMIT = 1024;
@@ -59,8 +65,14 @@ public final class KubernetesSource implements Agent
     private volatile boolean overflowed;
     /** Counts informer sets: changes from replaced informers are dropped. */
     private volatile int generation;
-    private boolean watching;
-    private boolean watchWasDown;
+    /** Why an informer of the current set gave up, or null. */
+    private volatile Throwable gaveUp;
+    private String gaveUpResource;
+    private long restartBackoffNs;
+    private long restartAtNs;
+    private volatile long restarts;
+    /** Since when (nanoTime) not every informer has been watching a synced cache; 0 while they are. */
+    private volatile long notWatchingSinceNs;
     private boolean snapshotOfCurrentInformers;
     private long nextResyncNs;
     private long snapshotId = System.currentTimeMillis();
@@ -75,24 +87,35 @@ public final class KubernetesSource implements Agent
     public KubernetesSource(final KubernetesClient client, final DesiredStateProxy proxy, final Consumer<String> log,
         final long resyncIntervalNs)
     {
+        this(client, proxy, log, resyncIntervalNs, FIRST_RESTART_BACKOFF_NS);
+    }
+
+    /** @param firstRestartBackoffNs the first wait before informers that gave up are replaced (then doubled). */
+    public KubernetesSource(final KubernetesClient client, final DesiredStateProxy proxy, final Consumer<String> log,
+        final long resyncIntervalNs, final long firstRestartBackoffNs)
+    {
         this.client = Objects.requireNonNull(client, "client");
         this.proxy = Objects.requireNonNull(proxy, "proxy");
         this.log = Objects.requireNonNull(log, "log");
         this.resyncIntervalNs = resyncIntervalNs;
+        this.restartBackoffNs = firstRestartBackoffNs;
+        this.firstRestartBackoffNs = firstRestartBackoffNs;
     }
+
+    private final long firstRestartBackoffNs;
 
     /** Starts the informers (without waiting for them to list); the first snapshot follows once they have. */
     @Override
     public void onStart()
     {
+        notWatchingSinceNs = System.nanoTime();
         startInformers();
     }
 
     private void startInformers()
     {
         final int current = ++generation;
-        watching = false;
-        watchWasDown = false;
+        gaveUp = null;
         snapshotOfCurrentInformers = false;
         start(current, "services", client.services().inAnyNamespace().runnableInformer(0));
         start(current, "endpointslices",
@@ -125,9 +148,10 @@ public final class KubernetesSource implements Agent
         });
         informer.stopped().whenComplete((ignored, error) ->
         {
-            if (null != error && informerGeneration == generation)
+            if (null != error && informerGeneration == generation && null == gaveUp)
             {
-                log.accept("kubernetes: the " + resource + " informer stopped: " + error.getMessage());
+                gaveUpResource = resource;
+                gaveUp = error; // published by the volatile write: the agent thread replaces the set
             }
         });
         informers.add(informer);
@@ -147,23 +171,41 @@ public final class KubernetesSource implements Agent
     public int doWork()
     {
         int work = changes.drain(this::publish, DRAIN_LIMIT);
-        if (!allWatching() || !allSynced())
+        final long now = System.nanoTime();
+        final Throwable error = gaveUp;
+        if (null != error)
         {
-            // a cache is stale or being listed: the snapshot waits until every watch is back
-            watchWasDown |= watching;
-            watching = false;
+            notWatching(now);
+            if (0 == restartAtNs)
+            {
+                restartAtNs = now + restartBackoffNs;
+                log.accept("kubernetes: the " + gaveUpResource + " informer gave up (" + rootMessage(error) +
+                    "); new informers in " + TimeUnit.NANOSECONDS.toMillis(restartBackoffNs) + " ms");
+                return work + 1;
+            }
+            if (now - restartAtNs >= 0)
+            {
+                restartAtNs = 0;
+                restartBackoffNs = Math.min(2 * restartBackoffNs, MAX_RESTART_BACKOFF_NS);
+                restarts++;
+                stopInformers();
+                startInformers();
+                return work + 1;
+            }
             return work;
         }
-        if (watchWasDown)
+        if (!allWatching() || !allSynced())
         {
-            log.accept("kubernetes: the watches are back; listing everything afresh");
-            stopInformers();
-            startInformers();
-            return work + 1;
+            // a cache is stale or being listed: fabric8 resumes the watch (or lists again on 410 Gone)
+            notWatching(now);
+            return work;
         }
-        final long now = System.nanoTime();
+        if (0 != notWatchingSinceNs)
+        {
+            notWatchingSinceNs = 0;
+            restartBackoffNs = firstRestartBackoffNs;
+        }
         final boolean firstSnapshot = !snapshotOfCurrentInformers;
-        watching = true;
         if (firstSnapshot || overflowed || now - nextResyncNs >= 0)
         {
             overflowed = false;
@@ -173,6 +215,47 @@ public final class KubernetesSource implements Agent
             work++;
         }
         return work;
+    }
+
+    private void notWatching(final long now)
+    {
+        if (0 == notWatchingSinceNs)
+        {
+            notWatchingSinceNs = now;
+            log.accept("kubernetes: a watch is down; following changes again once it is back");
+        }
+    }
+
+    private static String rootMessage(final Throwable error)
+    {
+        Throwable cause = error;
+        while (null != cause.getCause() && cause.getCause() != cause)
+        {
+            cause = cause.getCause();
+        }
+        return null == cause.getMessage() ? cause.toString() : cause.getMessage();
+    }
+
+    /**
+     * How long (ns) the source has been without a live, synced watch on every resource, as of {@code nowNs};
+     * 0 while it has them. Safe from any thread.
+     */
+    public long notWatchingForNs(final long nowNs)
+    {
+        final long since = notWatchingSinceNs;
+        return 0 == since ? 0 : Math.max(1, nowNs - since);
+    }
+
+    /** Whether every informer watches a synced cache now. Safe from any thread. */
+    public boolean watching()
+    {
+        return 0 == notWatchingSinceNs;
+    }
+
+    /** Times the informers were replaced after one gave up. Safe from any thread. */
+    public long restarts()
+    {
+        return restarts;
     }
 
     private boolean allWatching()

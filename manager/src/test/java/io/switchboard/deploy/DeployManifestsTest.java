@@ -180,12 +180,12 @@ class DeployManifestsTest
         assertThat(pod.getServiceAccountName()).isEqualTo(serviceAccountBound());
 
         final Container agent = agentContainer();
-        assertThat(List.of(agent.getLivenessProbe(), agent.getReadinessProbe())).allSatisfy(probe ->
-        {
-            assertThat(probe.getHttpGet().getPath()).isEqualTo("/healthz");
-            assertThat(probe.getHttpGet().getPort().getIntVal()).as("the agent's --healthz-address default")
-                .isEqualTo(healthzPortDefault());
-        });
+        assertThat(List.of(agent.getStartupProbe(), agent.getLivenessProbe(), agent.getReadinessProbe()))
+            .allSatisfy(probe -> assertThat(probe.getHttpGet().getPort().getIntVal())
+                .as("the agent's --healthz-address default").isEqualTo(healthzPortDefault()));
+        assertThat(agent.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        // an API server outage fails /healthz (the node leaves load balancers) but must not restart the agent
+        assertThat(agent.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/livez");
         assertThat(agent.getResources().getRequests()).containsKeys("cpu", "memory");
     }
 

@@ -8,6 +8,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.switchboard.agent.SwitchboardAgent;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -34,9 +42,12 @@ import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 
@@ -49,7 +60,7 @@ class KubernetesSourceTest
 
     private final KubernetesSerialization serialization = new KubernetesSerialization();
     private final List<String> log = new ArrayList<>();
-    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+    private final ApiTrouble dispatcher = new ApiTrouble(new KubernetesCrudDispatcher());
     private KubernetesMockServer server;
     private KubernetesClient admin;
     private EmbeddedMediaDriver driver;
@@ -124,7 +135,7 @@ class KubernetesSourceTest
     }
 
     @Test
-    void afterTheApiServerRestartsTheSnapshotLacksWhatWasDeletedMeanwhile() throws Exception
+    void afterTheApiServerRestartsWithoutItsHistoryWhatWasDeletedMeanwhileIsPublishedAsDeleted() throws Exception
     {
         final RecordingListener listener = new RecordingListener();
         final ControlPlaneAdapter adapter = adapter(listener);
@@ -141,12 +152,16 @@ class KubernetesSourceTest
 
                 restartServerDeletingWeb();
 
-                // fabric8 resumes the watch from its resourceVersion and this server replays nothing: only a
-                // fresh list sees the deletion
-                pumpUntil(source, adapter::poll, () -> source.snapshots() == 2);
-                assertThat(log).contains("kubernetes: the watches are back; listing everything afresh");
+                // fabric8 resumes the watch from its resourceVersion; this server lost its history and answers
+                // 410 Gone, as an API server does when it cannot replay from there: the informer lists again and
+                // reports what disappeared meanwhile, and the source publishes that deletion, no snapshot
+                pumpUntil(source, adapter::poll,
+                    () -> listener.events.contains("delete KUBERNETES SERVICE default/web"));
+                assertThat(dispatcher.gone).as("watches answered 410 Gone").isPositive();
+                assertThat(log).contains("kubernetes: a watch is down; following changes again once it is back");
                 assertThat(listener.events).noneMatch(e -> e.startsWith("upsert "));
-                assertThat(listener.events.getLast()).startsWith("end KUBERNETES ").endsWith(" 0");
+                pumpUntil(source, adapter::poll, source::watching);
+                assertThat(source.snapshots()).as("nothing listed everything again").isEqualTo(1);
             }
             finally
             {
@@ -191,7 +206,7 @@ class KubernetesSourceTest
 
     @Test
     @KernelTest
-    void aServiceDeletedWhileDisconnectedIsRemovedByTheSnapshotAfterReconnecting(final PinDirectory pins)
+    void aServiceDeletedWhileDisconnectedIsRemovedAfterReconnecting(final PinDirectory pins)
         throws Exception
     {
         admin.services().resource(Manifests.service("web", "10.96.0.10", 80, 0)).create();
@@ -214,31 +229,142 @@ class KubernetesSourceTest
                 {
                     pumpUntil(source, agent::doWork, () -> null != model.service(WEB) && source.snapshots() == 1);
                     restartServerDeletingWeb();
-                    pumpUntil(source, agent::doWork, () -> source.snapshots() == 2);
+                    pumpUntil(source, agent::doWork, () -> null == model.service(WEB));
                 }
                 finally
                 {
                     source.onClose();
                 }
             }
-            assertThat(model.service(WEB)).as("removed by the snapshot after reconnecting").isNull();
+            assertThat(model.service(WEB)).as("removed after reconnecting").isNull();
             assertThat(agent.adapter().rejected()).as(String.join("\n", log)).isZero();
         }
     }
 
+    @Test
+    void informersThatGaveUpAreReplacedUntilTheApiServerLetsThemListAndHealthSaysSoMeanwhile() throws Exception
+    {
+        final RecordingListener listener = new RecordingListener();
+        final ControlPlaneAdapter adapter = adapter(listener);
+        admin.services().resource(Manifests.service("web", "10.96.0.10", 80, 0)).create();
+        dispatcher.forbidden = true; // RBAC: the agent's ClusterRole lacks list/watch until an admin fixes it
+        try (KubernetesClient client = server.createClient())
+        {
+            final KubernetesSource source = new KubernetesSource(client, proxy, log::add,
+                KubernetesSource.DEFAULT_RESYNC_INTERVAL_NS, TimeUnit.MILLISECONDS.toNanos(20));
+            final KubernetesSourceMetrics health = new KubernetesSourceMetrics(source, Duration.ofMillis(100));
+            source.onStart();
+            try
+            {
+                pumpUntil(source, adapter::poll, () -> source.restarts() >= 2);
+                assertThat(log).anyMatch(line -> line.startsWith("kubernetes: the ") && line.contains(" gave up ("));
+                assertThat(source.snapshots()).isZero();
+                assertThat(source.watching()).isFalse();
+                Thread.sleep(150);
+                assertThat(health.unhealthy()).startsWith("no live watch on the Kubernetes API server for ");
+                assertThat(metric(health, "switchboard_kubernetes_watching")).isZero();
+                assertThat(metric(health, "switchboard_kubernetes_informer_restarts")).isGreaterThanOrEqualTo(2);
+
+                dispatcher.forbidden = false;
+                pumpUntil(source, adapter::poll, () -> source.snapshots() == 1);
+                assertThat(listener.events).anyMatch(e -> e.endsWith(" SERVICE default/web"));
+                assertThat(source.watching()).isTrue();
+                assertThat(health.unhealthy()).isNull();
+                assertThat(metric(health, "switchboard_kubernetes_watching")).isEqualTo(1);
+            }
+            finally
+            {
+                source.onClose();
+            }
+        }
+    }
+
+    /** The one value of a metric the source's collector gives. */
+    private static double metric(final KubernetesSourceMetrics metrics, final String name)
+    {
+        return metrics.collect().stream().filter(snapshot -> snapshot.getMetadata().getName().equals(name))
+            .findFirst().orElseThrow().getDataPoints().stream().mapToDouble(point -> switch (point)
+            {
+                case GaugeSnapshot.GaugeDataPointSnapshot gauge -> gauge.getValue();
+                case CounterSnapshot.CounterDataPointSnapshot counter -> counter.getValue();
+                default -> throw new IllegalStateException(point.toString());
+            }).sum();
+    }
+
     /**
-     * The API server goes away and comes back on the same address with the same objects; the Service
-     * "web" is deleted before the informers reconnect.
+     * The API server goes away and comes back on the same address with the same objects but without its watch
+     * history (it answers 410 Gone to a watch that resumes from an older resourceVersion); the Service "web" is
+     * deleted before the informers reconnect.
      */
     private void restartServerDeletingWeb()
     {
         final int port = server.getPort();
         admin.close();
         server.destroy();
+        dispatcher.historyLost = true;
         server = new MockApiServer(dispatcher);
         server.init(InetAddress.getLoopbackAddress(), port);
         admin = server.createClient();
         admin.services().inNamespace("default").withName("web").delete();
+    }
+
+    /**
+     * The CRUD dispatcher, with trouble on demand: every request refused with 403 Forbidden while
+     * {@code forbidden}; once {@code historyLost}, the first watch of each resource that resumes from a
+     * resourceVersion answered 410 Gone (a restarted API server that cannot replay from there).
+     */
+    private static final class ApiTrouble extends Dispatcher
+    {
+        private final Dispatcher crud;
+        private final Set<String> goneAnswered = ConcurrentHashMap.newKeySet();
+        volatile boolean forbidden;
+        volatile boolean historyLost;
+        volatile int gone;
+
+        ApiTrouble(final Dispatcher crud)
+        {
+            this.crud = crud;
+        }
+
+        @Override
+        public MockResponse dispatch(final RecordedRequest request)
+        {
+            final String path = request.getPath();
+            if (forbidden)
+            {
+                return status(403, "Forbidden", "services is forbidden: User cannot list resource");
+            }
+            final int query = path.indexOf('?');
+            if (historyLost && query > 0 && path.contains("watch=true") && path.contains("resourceVersion=") &&
+                goneAnswered.add(path.substring(0, query)))
+            {
+                gone++;
+                // as an API server answers such a watch: accepted, then an ERROR event carrying 410 Gone
+                return new MockResponse().withWebSocketUpgrade(new WebSocketListener()
+                {
+                    @Override
+                    public void onOpen(final WebSocket socket, final Response response)
+                    {
+                        socket.send("{\"type\":\"ERROR\",\"object\":" + statusJson(410, "Expired",
+                            "too old resource version") + "}");
+                        socket.close(1000, "gone");
+                    }
+                });
+            }
+            return crud.dispatch(request);
+        }
+
+        private static MockResponse status(final int code, final String reason, final String message)
+        {
+            return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json")
+                .setBody(statusJson(code, reason, message));
+        }
+
+        private static String statusJson(final int code, final String reason, final String message)
+        {
+            return "{\"apiVersion\":\"v1\",\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"" + message +
+                "\",\"reason\":\"" + reason + "\",\"code\":" + code + "}";
+        }
     }
 
     private ControlPlaneAdapter adapter(final DesiredStateListener listener)
