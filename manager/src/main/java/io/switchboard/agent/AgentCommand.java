@@ -78,7 +78,8 @@ public final class AgentCommand implements Callable<Integer>
         + "backends on other nodes: give the node's InternalIP first.")
     private List<InetAddress> nodeIps = new ArrayList<>();
 
-    @Option(names = "--xdp-iface", description = "An external interface for the XDP program (repeatable).")
+    @Option(names = "--xdp-iface", description = "An external interface for the XDP program (repeatable); auto: "
+        + "every interface with a default route or one of the node's addresses (--node-ip).")
     private List<String> xdpInterfaces = new ArrayList<>();
 
     @Option(names = "--generated-replies", defaultValue = "auto", paramLabel = "auto|xdp|tc",
@@ -217,9 +218,10 @@ public final class AgentCommand implements Callable<Integer>
             {
                 log.accept("adopted pinned datapath state: " + programmer.adopt() + " frontends");
             }
-            programmer.announceOn(announcingInterfaces(xdpInterfaces));
+            final List<String> externalInterfaces = externalInterfaces(addresses);
+            programmer.announceOn(announcingInterfaces(externalInterfaces));
             final ReplyPath replies = ReplyPath.parse(generatedReplies);
-            for (final String iface : xdpInterfaces)
+            for (final String iface : externalInterfaces)
             {
                 final Datapath.XdpAttachment attached = datapath.attachXdp(iface, replies);
                 final XdpMode mode = attached.mode();
@@ -244,7 +246,7 @@ public final class AgentCommand implements Callable<Integer>
 
             final ClusterModel model = new ClusterModel(ModelConfig.forNode(nodeName()).withNodeIps(addresses));
             final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, datapath,
-                new StateStore(stateDirectory, serialization), new LinkedHashSet<>(xdpInterfaces), log);
+                new StateStore(stateDirectory, serialization), new LinkedHashSet<>(externalInterfaces), log);
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
             agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
                 loadBalancerPools.stream().map(Cidr::parse).toList()));
@@ -321,6 +323,27 @@ public final class AgentCommand implements Callable<Integer>
             CloseHelper.quietCloseAll(resources);
             shutdown.closed();
         }
+    }
+
+    /** {@code --xdp-iface}, with {@code auto} replaced by the interfaces {@link ExternalInterfaces} finds. */
+    private List<String> externalInterfaces(final List<InetAddress> addresses)
+    {
+        if (!xdpInterfaces.contains("auto"))
+        {
+            return xdpInterfaces;
+        }
+        final List<String> detected = ExternalInterfaces.detect(nodeIps.isEmpty() ? List.of() : addresses);
+        if (detected.isEmpty())
+        {
+            throw new IllegalArgumentException("--xdp-iface=auto: no interface has a default route or a --node-ip "
+                + "address; name the external interfaces with --xdp-iface");
+        }
+        log("--xdp-iface=auto: " + String.join(", ", detected) + " (default route" +
+            (nodeIps.isEmpty() ? "" : " or a --node-ip address") + ")");
+        final List<String> interfaces = new ArrayList<>(detected);
+        xdpInterfaces.stream().filter(name -> !"auto".equals(name) && !interfaces.contains(name))
+            .forEach(interfaces::add);
+        return interfaces;
     }
 
     /**

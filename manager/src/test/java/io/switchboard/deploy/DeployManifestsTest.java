@@ -127,6 +127,8 @@ class DeployManifestsTest
         assertThat(flags).contains("--node-name", "--kubeconfig", "--xdp-iface", "--cgroup", "--bpffs-dir",
             "--state-dir", "--aeron-dir");
         assertThat(args).contains("--kubeconfig=in-cluster");
+        // nothing to edit per cluster: interfaces found on each node, cluster DNS on the usual kube-dns ClusterIP
+        assertThat(args).contains("--xdp-iface=auto", "--dns-listen=$(NODE_IP):53", "--dns-service-ip=10.96.0.10");
         assertThat(flags).as("metrics stay on the agent's loopback default, as kube-proxy's")
             .doesNotContain("--metrics-address", "--healthz-address");
 
