@@ -106,6 +106,22 @@ static __noinline int sb_flow_record(const struct sb_pkt *pkt, struct sb_selecti
 }
 
 /*
+ * Whether a packet is for the node's closed port (sb_config.closed_port on node_addr4 / node_addr6): a service
+ * the node offers only to itself and its pods, whose packets never cross sb_xdp (the agent's DNS server, the
+ * endpoint of the DNS Service's ClusterIP; from outside it would be an open resolver).
+ */
+static __always_inline int sb_node_port_closed(const struct sb_pkt *pkt)
+{
+	const struct sb_config *cfg = sb_config_get();
+	const union sb_addr *node;
+
+	if (!cfg || !cfg->closed_port || cfg->closed_port != pkt->dport)
+		return 0;
+	node = sb_snat_node(cfg, pkt->family);
+	return node && sb_addr_eq(node, &pkt->dst);
+}
+
+/*
  * Looks up the frontend of a parsed packet and decides; on FORWARD records the flow in conntrack and,
  * when snat_mode asks it of this flow, claims its node source port (sel->snat_port). Returns -1 when
  * the packet is not for a frontend (pass it untouched), else the verdict.
@@ -119,11 +135,17 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 	int verdict;
 
 	if (!sb_svc_lookup(&pkt->dst, pkt->dport, pkt->proto, &svc)) {
-		/* a new flow to no frontend takes its tuple from an earlier translated flow (sb_conntrack.h) */
-		if ((pkt->proto == IPPROTO_UDP ||
-		     (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (SB_TCP_SYN | SB_TCP_ACK)) == SB_TCP_SYN)) &&
-		    sb_ct_backend_marked(&pkt->dst, pkt->dport))
-			sb_ct_claim_untranslated(pkt);
+		if (pkt->proto == IPPROTO_UDP ||
+		    (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (SB_TCP_SYN | SB_TCP_ACK)) == SB_TCP_SYN)) {
+			/* from outside, a new flow to the node's closed port (its DNS server) goes no further */
+			if (snat_mode == SB_SNAT_REMOTE && sb_node_port_closed(pkt)) {
+				sb_stat(SB_STAT_CLOSED_PORT);
+				return SB_VERDICT_DROP_OTHER;
+			}
+			/* a new flow to no frontend takes its tuple from an earlier translated flow (sb_conntrack.h) */
+			if (sb_ct_backend_marked(&pkt->dst, pkt->dport))
+				sb_ct_claim_untranslated(pkt);
+		}
 		sb_stat(SB_STAT_NO_SERVICE);
 		sb_stat(SB_STAT_PASSED);
 		return -1;

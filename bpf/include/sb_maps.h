@@ -269,7 +269,10 @@ struct sb_srcrange_key {
  *  20  flags                  4  SB_CFG_F_*, below; other bits zero
  *  24  snat_port_min          2  first source port of translated flows (host order; 0 = default 1024-29999)
  *  26  snat_port_max          2  last one, inclusive (host order; 0 = default)
- *  28  pad                    4  zero
+ *  28  closed_port            2  a TCP and UDP port of node_addr4 / node_addr6 that only the node and its pods
+ *                                may reach (the agent's DNS server): sb_xdp drops datagrams and TCP SYNs to it
+ *                                from outside (network order; 0 = none)
+ *  30  pad                    2  zero
  *  32  node_addr4            16  this node's IPv4 address (v4-mapped): the source of translated IPv4
  *                                flows; all zero = IPv4 flows are never source-translated
  *  48  node_addr6            16  the same for IPv6
@@ -287,7 +290,8 @@ struct sb_config {
 	__u32 flags;
 	__u16 snat_port_min;
 	__u16 snat_port_max;
-	__u32 pad;
+	__be16 closed_port;
+	__u16 pad;
 	union sb_addr node_addr4;
 	union sb_addr node_addr6;
 };
@@ -476,7 +480,8 @@ enum sb_stat {
 	SB_STAT_PORT_REMAP = 22,     /* translated flows given another source port: the client's was in use at the
 				      * backend by another flow (port remap, sb_conntrack.h) */
 	SB_STAT_PORT_REMAP_EXHAUSTED = 23, /* ... and every probed port was held too: the client's port is kept */
-	SB_STAT_COUNT = 24,
+	SB_STAT_CLOSED_PORT = 24,    /* datagrams / TCP SYNs from outside to the node's closed port dropped (sb_xdp) */
+	SB_STAT_COUNT = 25,
 };
 
 /* Layout pins: the Java mirror relies on these exact sizes and offsets. */
@@ -506,6 +511,7 @@ SB_ASSERT_SIZE(struct sb_affinity_value, 16);
 SB_ASSERT_SIZE(struct sb_srcrange_key, 24);
 SB_ASSERT_SIZE(struct sb_config, 64);
 SB_ASSERT_OFF(struct sb_config, snat_port_min, 24);
+SB_ASSERT_OFF(struct sb_config, closed_port, 28);
 SB_ASSERT_OFF(struct sb_config, node_addr4, 32);
 SB_ASSERT_OFF(struct sb_config, node_addr6, 48);
 SB_ASSERT_SIZE(struct sb_snat_key, 40);

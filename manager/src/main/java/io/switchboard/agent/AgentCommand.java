@@ -253,6 +253,7 @@ public final class AgentCommand implements Callable<Integer>
             final DnsCatalog dns = null == dnsListen ? null : new DnsCatalog(clusterDomain, DNS_TTL_SECONDS);
             final DnsMetrics dnsMetrics = new DnsMetrics();
             final InetSocketAddress dnsAddress = null == dnsListen ? null : dnsListenAddress();
+            closeDnsToOutside(programmer, dnsAddress, snat4, snat6);
             if (null != dns)
             {
                 agent.dns(dns);
@@ -373,6 +374,30 @@ public final class AgentCommand implements Callable<Integer>
         return "off".equals(value) ? null : AgentHttpServer.parseAddress(flag, value);
     }
 
+    /**
+     * The DNS server answers the node and its pods, never the outside (where it would be an open resolver): its
+     * port on the node address is closed in {@code sb_xdp}. That holds when {@code --dns-listen} is the first
+     * {@code --node-ip} of its family (the DaemonSet's {@code $(NODE_IP)}); otherwise the agent says so.
+     */
+    private void closeDnsToOutside(final DatapathProgrammer programmer, final InetSocketAddress dns,
+        final Inet4Address node4, final Inet6Address node6)
+    {
+        if (null == dns)
+        {
+            programmer.closeNodePort(0);
+            return;
+        }
+        if (dns.getAddress().equals(node4) || dns.getAddress().equals(node6))
+        {
+            programmer.closeNodePort(dns.getPort());
+            log("DNS on " + dnsListen + " answers this node and its pods; sb_xdp drops queries from outside");
+            return;
+        }
+        programmer.closeNodePort(0);
+        log("warning: DNS on " + dnsListen + " is reachable from outside the node: only the first --node-ip of its "
+            + "family is closed to the outside (give --dns-listen that address)");
+    }
+
     /** {@code --dns-listen}: a concrete address, as it is the DNS Service's endpoint. */
     private InetSocketAddress dnsListenAddress()
     {
@@ -386,6 +411,15 @@ public final class AgentCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--dns-service-ip " + dnsServiceIp.getHostAddress() + " and --dns-listen "
                 + dnsListen + " are of different IP families");
+        }
+        if (null != dnsUpstream)
+        {
+            final InetSocketAddress upstream = AgentHttpServer.parseAddress("--dns-upstream", dnsUpstream);
+            if (upstream.equals(address) || (upstream.getAddress().equals(dnsServiceIp) && upstream.getPort() == 53))
+            {
+                throw new IllegalArgumentException("--dns-upstream " + dnsUpstream + " is this agent's own DNS "
+                    + "server: names outside the zone would be forwarded in a loop");
+            }
         }
         return address;
     }

@@ -96,7 +96,7 @@ public final class DatapathAbi
     public static final String[] GLOBAL_COUNTERS = {"passed", "not_ip", "fragment", "ip_options", "ipv6_ext",
         "not_tcp_udp", "truncated", "no_service", "service", "revnat", "nat_failed", "sock_xlate", "sock_revnat",
         "sock_refused", "svc_id_range", "snat", "snat_exhausted", "snat_reversed", "neigh_answered",
-        "neigh_ignored", "reply_tc", "ct_stale", "port_remap", "port_remap_exhausted"};
+        "neigh_ignored", "reply_tc", "ct_stale", "port_remap", "port_remap_exhausted", "closed_port"};
 
     /** A port in network byte order. */
     public static final ValueLayout.OfShort NET_PORT =
@@ -160,7 +160,8 @@ public final class DatapathAbi
         ValueLayout.JAVA_INT.withName("flags"),
         ValueLayout.JAVA_SHORT.withName("snat_port_min"),
         ValueLayout.JAVA_SHORT.withName("snat_port_max"),
-        ValueLayout.JAVA_INT.withName("pad"),
+        NET_PORT.withName("closed_port"),
+        ValueLayout.JAVA_SHORT.withName("pad"),
         ADDRESS.withName("node_addr4"),
         ADDRESS.withName("node_addr6")).withName("sb_config");
     public static final StructLayout SNAT_KEY = MemoryLayout.structLayout(

@@ -261,6 +261,21 @@ public final class DatapathProgrammer implements AutoCloseable
         writeConfig();
     }
 
+    /**
+     * Closes {@code port} (TCP and UDP) of the node addresses of {@link #configureSourceTranslation} to everything
+     * outside the node: {@code sb_xdp} drops datagrams and TCP SYNs to it from its interfaces, while the node
+     * itself and its pods still reach it (the agent's DNS server, the DNS Service's endpoint). 0 opens it again.
+     */
+    public void closeNodePort(final int port)
+    {
+        if (port < 0 || port > 65_535)
+        {
+            throw new IllegalArgumentException("closed node port " + port + ": want 0..65535");
+        }
+        config.set(DatapathAbi.NET_PORT, offset(DatapathAbi.CONFIG_VALUE, "closed_port"), (short)port);
+        writeConfig();
+    }
+
     /** A node address of the config, or all zero (none). */
     private void writeNodeAddress(final long offset, final InetAddress address)
     {

@@ -56,6 +56,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DnsTrafficTest
 {
     private static final String DNS_IP = "10.96.0.10";
+    private static final String NODE_IP = "198.18.0.1";
     /** What the test's upstream answers: an address of the lab, so nothing ever leaves it. */
     private static final String UPSTREAM_ANSWER = "198.18.0.99";
     private static final int BATCH = 50;
@@ -186,6 +187,62 @@ class DnsTrafficTest
             assertThat(sent).isGreaterThanOrEqualTo(4000);
             assertThat(malformed(network.node()) - before).as("malformed packets counted").isGreaterThan(1000);
             assertThat(agent.output()).noneMatch(line -> line.contains("Exception"));
+        }
+    }
+
+    /**
+     * The DNS server answers the node's pods (through the DNS Service, or straight at the node's address) and the
+     * node itself, never a client outside: sb_xdp drops datagrams and TCP SYNs to the node's DNS port from the
+     * external interface, so the agent is no open resolver and no amplifier for spoofed queries.
+     */
+    @Test
+    void queriesFromOutsideStraightAtTheNodesAddressGoUnansweredWhilePodsAndTheNodeAreAnswered(
+        @Pods(1) final LabNetwork network, final PinDirectory pins, final TestCgroup cgroup) throws Exception
+    {
+        writeManifests(Set.of(0));
+        try (AgentProcess agent = AgentProcess.start(network.node(), arguments(pins, cgroup)))
+        {
+            final Host pod = network.pod(0);
+            awaitDig(pod, List.of("web.shop.svc.cluster.local", "A"), "10.96.0.30", agent);
+            final List<String> straight = List.of("dig", "+short", "+time=2", "+tries=1", "@" + NODE_IP,
+                "web.shop.svc.cluster.local", "A");
+            assertThat(pod.exec(straight.toArray(String[]::new)).strip()).as("a pod, at the node's address")
+                .isEqualTo("10.96.0.30");
+            assertThat(network.node().exec(straight.toArray(String[]::new)).strip()).as("the node itself")
+                .isEqualTo("10.96.0.30");
+
+            final InetSocketAddress server = new InetSocketAddress(NODE_IP, 53);
+            final byte[] query = Message.newQuery(Record.newRecord(
+                Name.fromConstantString("web.shop.svc.cluster.local."), Type.A, DClass.IN)).toWire();
+            final boolean udpAnswered = network.client().call(() ->
+            {
+                try (DatagramSocket socket = new DatagramSocket())
+                {
+                    socket.setSoTimeout(1000);
+                    socket.send(new DatagramPacket(query, query.length, server));
+                    socket.receive(new DatagramPacket(new byte[512], 512));
+                    return true;
+                }
+                catch (final java.net.SocketTimeoutException ex)
+                {
+                    return false;
+                }
+            });
+            final boolean tcpConnected = network.client().call(() ->
+            {
+                try (Socket socket = new Socket())
+                {
+                    socket.connect(server, 1000);
+                    return true;
+                }
+                catch (final IOException ex)
+                {
+                    return false;
+                }
+            });
+            assertThat(udpAnswered).as("a UDP query from outside answered").isFalse();
+            assertThat(tcpConnected).as("a TCP connection from outside accepted").isFalse();
+            assertThat(agent.output()).anyMatch(line -> line.contains("sb_xdp drops queries from outside"));
         }
     }
 
