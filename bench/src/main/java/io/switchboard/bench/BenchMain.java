@@ -17,7 +17,8 @@ import java.util.stream.Collectors;
 
 /**
  * The whole benchmark: kube-proxy's iptables and nftables modes and Switchboard side by side (programming,
- * one-endpoint change, new-connection latency), the datapath's ns/packet, and the JMH suite. Writes
+ * one-endpoint change, new-connection latency), the same systems under open-loop connection load from a native
+ * client ({@link ConnectUnderLoad}), the datapath's ns/packet, and the JMH suite. Writes
  * {@code results.json}, {@code results.md}, {@code chart.png} and the JMH JSON files under {@code bench.out}.
  * Run as root ({@code bench/run}); every address lives in namespaces made here and removed at the end.
  */
