@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -78,11 +79,13 @@ class LoadgenTest
             .doesNotContain("--source", "--cpu");
     }
 
-    /** Builds the C program as bench/run does (warnings are errors); no root needed. */
+    /** Builds the C program as bench/run does (cc, else clang; warnings are errors); no root needed. */
     static Path compile(final Path dir) throws IOException, InterruptedException
     {
         final Path binary = dir.resolve("loadgen");
-        final Process cc = new ProcessBuilder("cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", binary.toString(),
+        final String compiler = Stream.of("cc", "clang").filter(name -> Stream.of(System.getenv("PATH").split(":"))
+            .anyMatch(directory -> Files.isExecutable(Path.of(directory, name)))).findFirst().orElse("cc");
+        final Process cc = new ProcessBuilder(compiler, "-O2", "-Wall", "-Wextra", "-Werror", "-o", binary.toString(),
             SOURCE.toString()).redirectErrorStream(true).start();
         final String messages = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(cc.waitFor(60, TimeUnit.SECONDS)).isTrue();
