@@ -13,10 +13,12 @@ record BenchConfig(
     int switchboardChanges, List<Integer> datapathServices, int datapathRepeat, int datapathSamples, boolean jmh,
     int jmhForks, int jmhWarmupIterations, int jmhIterations, int jmhIterationMillis, List<String> systems,
     String iptablesRestore, Path out, Path bpfDir, List<String> parts, List<Integer> latencyServices,
-    int latencyWarmup, int latencyChanges, int latencyRate, String latencyIdle)
+    int latencyWarmup, int latencyChanges, int latencyRate, String latencyIdle, List<Integer> connectRates,
+    int connectRoundConnections, int connectRounds, int connectLoadWarmup, int connectInflight,
+    int connectTimeoutMillis, List<String> connectSystems, Path loadgen, int loadgenCpu)
 {
     /** The parts of a run, in order; {@code bench.parts} picks some (e.g. {@code latency} for a quick check). */
-    static final List<String> PARTS = List.of("systems", "latency", "datapath", "jmh");
+    static final List<String> PARTS = List.of("systems", "connect", "latency", "datapath", "jmh");
 
     boolean runs(final String part)
     {
@@ -57,7 +59,17 @@ record BenchConfig(
             Integer.getInteger("bench.latency.warmup", quick ? 100 : 200),
             Integer.getInteger("bench.latency.changes", quick ? 400 : 2000),
             Integer.getInteger("bench.latency.rate", 200),
-            System.getProperty("bench.latency.idle", "backoff"));
+            System.getProperty("bench.latency.idle", "backoff"),
+            ints("bench.connect.rates", quick ? "1000,5000" : "1000,5000,20000"),
+            Integer.getInteger("bench.connect.connections", quick ? 1000 : 3000),
+            Integer.getInteger("bench.connect.rounds", quick ? 2 : 3),
+            Integer.getInteger("bench.connect.warmup", quick ? 200 : 500),
+            Integer.getInteger("bench.connect.inflight", 1000),
+            Integer.getInteger("bench.connect.timeoutMs", 3000),
+            List.of(System.getProperty("bench.connect.systems", "switchboard,iptables,nftables").split(",")).stream()
+                .map(String::strip).filter(name -> !name.isEmpty()).toList(),
+            Path.of(System.getProperty("bench.loadgen", "bench/target/loadgen")),
+            Integer.getInteger("bench.loadgen.cpu", -1));
     }
 
     private static List<Integer> ints(final String property, final String defaults)

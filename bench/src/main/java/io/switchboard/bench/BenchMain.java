@@ -7,14 +7,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * The whole benchmark: kube-proxy's iptables and nftables modes and Switchboard side by side (programming,
- * one-endpoint change, new-connection latency), the datapath's ns/packet, and the JMH suite. Writes
+ * one-endpoint change, new-connection latency), the same systems under open-loop connection load from a native
+ * client ({@link ConnectUnderLoad}), the datapath's ns/packet, and the JMH suite. Writes
  * {@code results.json}, {@code results.md}, {@code chart.png} and the JMH JSON files under {@code bench.out}.
  * Run as root ({@code bench/run}); every address lives in namespaces made here and removed at the end.
  */
@@ -47,14 +51,11 @@ public final class BenchMain
                     String.join(",", BenchConfig.PARTS) + ")");
             }
         }
-        if (config.runs("systems"))
+        if (config.runs("systems") || config.runs("connect"))
         {
             for (final int services : config.services())
             {
-                for (final String system : config.systems())
-                {
-                    section(report, system + " at " + services, () -> sideBySide(config, report, system, services));
-                }
+                scale(config, report, services);
             }
         }
         if (config.runs("latency"))
@@ -103,75 +104,126 @@ public final class BenchMain
         System.out.printf(Locale.ROOT, "   %s: %.1f s%n", name, (System.nanoTime() - start) / 1e9);
     }
 
-    private static void sideBySide(final BenchConfig config, final Report report, final String system,
-        final int services)
+    /**
+     * One scale: every system's {@link Testbed} (network, servers, services programmed) is built and kept up
+     * while the systems part measures each in turn and the connect part interleaves them; then all are removed.
+     */
+    private static void scale(final BenchConfig config, final Report report, final int services)
     {
         final ServiceSet set = ServiceSet.onPods(services, config.endpoints(), config.pods());
-        try (LabNetwork network = LabNetwork.create(config.pods()))
+        final List<String> systems = new ArrayList<>(config.runs("systems") ? config.systems() : List.of());
+        if (config.runs("connect"))
         {
-            // the ClusterIP range is routed to the node (the default route already is; this states it)
-            network.client().exec("ip", "route", "add", ServiceSet.CLUSTER_CIDR, "via", "198.18.0.1");
-            final Set<ServiceSet.Endpoint> servers = new HashSet<>(set.endpoints());
-            servers.add(set.spare());
-            for (final ServiceSet.Endpoint endpoint : servers)
+            config.connectSystems().stream().filter(system -> !systems.contains(system)).forEach(systems::add);
+        }
+        final Map<String, Testbed> beds = new LinkedHashMap<>();
+        try
+        {
+            for (final String system : systems)
             {
-                network.startServer(Integer.parseInt(endpoint.ip().substring(endpoint.ip().lastIndexOf('.') + 1)) - 10,
-                    endpoint.port());
+                section(report, system + " at " + services + ": network and program", () ->
+                {
+                    final Testbed bed = Testbed.open(system, set, config);
+                    beds.put(system, bed);
+                    final double programSeconds = bed.programNanos / 1e9;
+                    if (config.runs("systems"))
+                    {
+                        report.program(system, services, programSeconds);
+                    }
+                    System.out.printf(Locale.ROOT, "   program: %.3f s%n", programSeconds);
+                });
             }
-            try (DataplaneUnderTest dataplane = create(system, network, config))
+            if (config.runs("systems"))
             {
-                final double programSeconds = dataplane.program(set) / 1e9;
-                report.program(system, services, programSeconds);
-                System.out.printf(Locale.ROOT, "   program: %.3f s%n", programSeconds);
-
-                // the same client code straight to a pod first: warms the JVM's socket path whichever system
-                // runs first, and gives the no-service baseline of this network
-                final ServiceSet.Endpoint direct = set.endpoints().getFirst();
-                final ConnectLatency.Result baseline = ConnectLatency.measure(network.client(), direct.ip(),
-                    direct.port(), Math.max(500, config.connectWarmup()), config.connections());
-                report.connect(system + " network, pod direct", services, new Report.Connect(
-                    baseline.percentileMicros(50), baseline.percentileMicros(99), baseline.ratePerSecond(),
-                    baseline.failures()));
-                final ConnectLatency.Result latency = ConnectLatency.measure(network.client(),
-                    set.clusterIp(set.lastIndex()), ServiceSet.SERVICE_PORT, config.connectWarmup(),
-                    config.connections());
-                if (latency.histogram().getTotalCount() > 0)
+                for (final String system : config.systems())
                 {
-                    report.connect(system, services, new Report.Connect(latency.percentileMicros(50),
-                        latency.percentileMicros(99), latency.ratePerSecond(), latency.failures()));
+                    final Testbed bed = beds.get(system);
+                    if (bed != null)
+                    {
+                        section(report, system + " at " + services, () -> sideBySide(config, report, bed, services));
+                    }
                 }
-                if (latency.failures() > 0)
+            }
+            if (config.runs("connect"))
+            {
+                final List<Testbed> loaded = config.connectSystems().stream().map(beds::get)
+                    .filter(java.util.Objects::nonNull).toList();
+                section(report, "connect at " + services + " (" + loaded.stream().map(bed -> bed.system)
+                    .collect(Collectors.joining(", ")) + ", interleaved)",
+                    () -> ConnectUnderLoad.measure(config, report, loaded, services));
+            }
+        }
+        finally
+        {
+            for (final Testbed bed : beds.values())
+            {
+                try
                 {
-                    report.notes.add(system + " at " + services + ": " + latency.failures() + " of " +
-                        (config.connections() + config.connectWarmup()) + " connections failed");
+                    bed.close();
                 }
-                System.out.printf(Locale.ROOT, "   connect: p50 %.0f us, p99 %.0f us, %.0f/s, %d failed%n",
-                    latency.percentileMicros(50), latency.percentileMicros(99), latency.ratePerSecond(),
-                    latency.failures());
-
-                final int changes = system.startsWith("switchboard") ? config.switchboardChanges() : config.ruleChanges();
-                final double[] millis = new double[changes];
-                for (int c = 0; c < changes; c++)
+                catch (final RuntimeException ex)
                 {
-                    millis[c] = dataplane.changeOneEndpoint(c + 1) / 1e6;
-                }
-                report.change(system, services, DatapathCost.median(millis));
-                final double[] sorted = millis.clone();
-                Arrays.sort(sorted);
-                report.changeP99Millis.computeIfAbsent(system, k -> new java.util.TreeMap<>()).put(services,
-                    sorted[Math.min(sorted.length - 1, (int)Math.ceil(0.99 * sorted.length) - 1)]);
-                System.out.printf(Locale.ROOT, "   one change: median %.3f ms of %d%n", DatapathCost.median(millis),
-                    changes);
-                if (services == config.services().getLast())
-                {
-                    report.notes.add(system + ": " + dataplane.note() + (dataplane instanceof SwitchboardDataplane sb
-                        ? "; XDP mode " + sb.xdpMode() : ""));
+                    ex.printStackTrace();
+                    report.notes.add("removing " + bed.system + "'s network at " + services + " failed: " + ex);
                 }
             }
         }
     }
 
-    private static DataplaneUnderTest create(final String system, final LabNetwork network, final BenchConfig config)
+    /** The systems part on one system's testbed: pod-direct baseline, closed-loop connects, one-endpoint changes. */
+    private static void sideBySide(final BenchConfig config, final Report report, final Testbed bed,
+        final int services)
+    {
+        final String system = bed.system;
+        final ServiceSet set = bed.set;
+        final LabNetwork network = bed.network;
+        final DataplaneUnderTest dataplane = bed.dataplane;
+        // the same client code straight to a pod first: warms the JVM's socket path whichever system
+        // runs first, and gives the no-service baseline of this network
+        final ServiceSet.Endpoint direct = set.endpoints().getFirst();
+        final ConnectLatency.Result baseline = ConnectLatency.measure(network.client(), direct.ip(),
+            direct.port(), Math.max(500, config.connectWarmup()), config.connections());
+        report.connect(system + " network, pod direct", services, new Report.Connect(
+            baseline.percentileMicros(50), baseline.percentileMicros(99), baseline.ratePerSecond(),
+            baseline.failures()));
+        final ConnectLatency.Result latency = ConnectLatency.measure(network.client(),
+            set.clusterIp(set.lastIndex()), ServiceSet.SERVICE_PORT, config.connectWarmup(),
+            config.connections());
+        if (latency.histogram().getTotalCount() > 0)
+        {
+            report.connect(system, services, new Report.Connect(latency.percentileMicros(50),
+                latency.percentileMicros(99), latency.ratePerSecond(), latency.failures()));
+        }
+        if (latency.failures() > 0)
+        {
+            report.notes.add(system + " at " + services + ": " + latency.failures() + " of " +
+                (config.connections() + config.connectWarmup()) + " connections failed");
+        }
+        System.out.printf(Locale.ROOT, "   connect: p50 %.0f us, p99 %.0f us, %.0f/s, %d failed%n",
+            latency.percentileMicros(50), latency.percentileMicros(99), latency.ratePerSecond(),
+            latency.failures());
+
+        final int changes = system.startsWith("switchboard") ? config.switchboardChanges() : config.ruleChanges();
+        final double[] millis = new double[changes];
+        for (int c = 0; c < changes; c++)
+        {
+            millis[c] = dataplane.changeOneEndpoint(c + 1) / 1e6;
+        }
+        report.change(system, services, DatapathCost.median(millis));
+        final double[] sorted = millis.clone();
+        Arrays.sort(sorted);
+        report.changeP99Millis.computeIfAbsent(system, k -> new java.util.TreeMap<>()).put(services,
+            sorted[Math.min(sorted.length - 1, (int)Math.ceil(0.99 * sorted.length) - 1)]);
+        System.out.printf(Locale.ROOT, "   one change: median %.3f ms of %d%n", DatapathCost.median(millis),
+            changes);
+        if (services == config.services().getLast())
+        {
+            report.notes.add(system + ": " + dataplane.note() + (dataplane instanceof SwitchboardDataplane sb
+                ? "; XDP mode " + sb.xdpMode() : ""));
+        }
+    }
+
+    static DataplaneUnderTest create(final String system, final LabNetwork network, final BenchConfig config)
     {
         return switch (system)
         {

@@ -22,6 +22,22 @@ final class Report
     }
 
     /**
+     * Open-loop connections from the native client at one offered rate, the rounds of one system summed
+     * ({@link ConnectUnderLoad}). Latencies in µs from each connection's intended start: {@code p50}… to the
+     * connect completed, {@code requestP50}… to the server's line read to EOF; null when none completed.
+     * {@code cpuUsPer1k}: CPU time per 1,000 connections of the client, the servers and ksoftirqd (exact,
+     * schedstat), which on this kernel includes every packet's path through the client, node and pod stacks run
+     * on their stacks; its three parts beside it; {@code procStatKernelUsPer1k}: /proc/stat's tick-sampled
+     * system + irq + softirq over every CPU in the same window (undercounts short bursts on a tickless idle CPU).
+     */
+    record ConnectLoad(int offeredRate, double achievedRate, long connections, long failures, long timeouts,
+        Double p50, Double p99, Double p999, Double requestP50, Double requestP99, Double requestP999,
+        Double cpuUsPer1k, Double clientUsPer1k, Double serversUsPer1k, Double ksoftirqdUsPer1k,
+        Double procStatKernelUsPer1k, long slowConnects, long synRetransmits, long lateStarts, boolean saturated)
+    {
+    }
+
+    /**
      * Update-visible latency at one scale: from a change's intended send time to the agent's maps written.
      *
      * @param updates    changes measured
@@ -48,6 +64,7 @@ final class Report
     final Map<String, Map<Integer, Double>> changeMillis = new LinkedHashMap<>();
     final Map<String, Map<Integer, Double>> changeP99Millis = new LinkedHashMap<>();
     final Map<String, Map<Integer, Connect>> connect = new LinkedHashMap<>();
+    final Map<String, Map<Integer, Map<Integer, ConnectLoad>>> connectLoad = new LinkedHashMap<>();
     final Map<Integer, UpdateVisible> updateVisible = new TreeMap<>();
     Double datapathEmpty;
     final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>();
@@ -67,6 +84,39 @@ final class Report
     void connect(final String system, final int services, final Connect result)
     {
         connect.computeIfAbsent(system, k -> new TreeMap<>()).put(services, result);
+    }
+
+    void connectLoad(final String system, final int services, final ConnectLoad result)
+    {
+        connectLoad.computeIfAbsent(system, k -> new TreeMap<>()).computeIfAbsent(services, k -> new TreeMap<>())
+            .put(result.offeredRate(), result);
+    }
+
+    /**
+     * The connect latency the headline key and target use: the full request at the lowest offered rate of the
+     * open-loop harness when it ran, else the closed-loop client's.
+     */
+    private Connect headlineConnect(final String system, final int services)
+    {
+        final ConnectLoad load = lowestRate(system, services);
+        if (load != null && load.requestP50() != null)
+        {
+            return new Connect(load.requestP50(), load.requestP99(), load.achievedRate(), (int)load.failures());
+        }
+        return connect.getOrDefault(system, Map.of()).get(services);
+    }
+
+    private ConnectLoad lowestRate(final String system, final int services)
+    {
+        final Map<Integer, ConnectLoad> byRate = connectLoad.getOrDefault(system, Map.of()).get(services);
+        return byRate == null || byRate.isEmpty() ? null : byRate.values().iterator().next();
+    }
+
+    private String headlineSource(final String system, final int services)
+    {
+        final ConnectLoad load = lowestRate(system, services);
+        return load != null && load.requestP50() != null ? "loadgen open loop at " + load.offeredRate() +
+            "/s, full request" : "closed loop, full request";
     }
 
     void updateVisible(final int services, final UpdateVisible result)
@@ -113,12 +163,14 @@ final class Report
         out.append("  \"connect_latency_10k_us\": {");
         for (int i = 0; i < SYSTEMS.size(); i++)
         {
-            final Connect c = connect.getOrDefault(SYSTEMS.get(i), Map.of()).get(HEADLINE_SERVICES);
+            final Connect c = headlineConnect(SYSTEMS.get(i), HEADLINE_SERVICES);
             out.append(i == 0 ? "" : ", ").append(str(SYSTEMS.get(i))).append(": ");
             out.append(c == null ? "null" : "{\"p50\": " + num(c.p50Micros()) + ", \"p99\": " + num(c.p99Micros()) +
-                ", \"rate_per_s\": " + num(c.ratePerSecond()) + "}");
+                ", \"rate_per_s\": " + num(c.ratePerSecond()) + ", \"source\": " +
+                str(headlineSource(SYSTEMS.get(i), HEADLINE_SERVICES)) + "}");
         }
         out.append("},\n");
+        out.append("  \"connect_us\": ").append(connectLoadJson()).append(",\n");
         out.append("  \"one_change_10k_p99_ms\": ").append(perSystem(changeP99Millis)).append(",\n");
         out.append("  \"by_services\": {");
         out.append("\"program_s\": ").append(nested(programSeconds)).append(", ");
@@ -143,6 +195,49 @@ final class Report
         }
         out.append("]\n}\n");
         return out.toString();
+    }
+
+    private String connectLoadJson()
+    {
+        final StringBuilder out = new StringBuilder("{");
+        boolean firstSystem = true;
+        for (final var system : connectLoad.entrySet())
+        {
+            out.append(firstSystem ? "" : ", ").append(str(system.getKey())).append(": {");
+            firstSystem = false;
+            boolean firstScale = true;
+            for (final var scale : system.getValue().entrySet())
+            {
+                out.append(firstScale ? "" : ", ").append(str(String.valueOf(scale.getKey()))).append(": {");
+                firstScale = false;
+                boolean firstRate = true;
+                for (final ConnectLoad c : scale.getValue().values())
+                {
+                    out.append(firstRate ? "" : ", ").append(str(String.valueOf(c.offeredRate()))).append(": ")
+                        .append("{\"rate\": {\"offered\": ").append(c.offeredRate()).append(", \"achieved\": ")
+                        .append(num(c.achievedRate())).append("}, \"connections\": ").append(c.connections())
+                        .append(", \"failures\": ").append(c.failures()).append(", \"timeouts\": ")
+                        .append(c.timeouts()).append(", \"p50\": ").append(num(c.p50())).append(", \"p99\": ")
+                        .append(num(c.p99())).append(", \"p999\": ").append(num(c.p999()))
+                        .append(", \"request_p50\": ").append(num(c.requestP50())).append(", \"request_p99\": ")
+                        .append(num(c.requestP99())).append(", \"request_p999\": ").append(num(c.requestP999()))
+                        .append(", \"cpu_us_per_1k_connections\": ").append(num(c.cpuUsPer1k()))
+                        .append(", \"client_us_per_1k_connections\": ").append(num(c.clientUsPer1k()))
+                        .append(", \"servers_us_per_1k_connections\": ").append(num(c.serversUsPer1k()))
+                        .append(", \"ksoftirqd_us_per_1k_connections\": ").append(num(c.ksoftirqdUsPer1k()))
+                        .append(", \"proc_stat_kernel_us_per_1k_connections\": ")
+                        .append(num(c.procStatKernelUsPer1k()))
+                        .append(", \"connects_over_8ms\": ").append(c.slowConnects())
+                        .append(", \"syn_retransmits\": ").append(c.synRetransmits())
+                        .append(", \"late_starts\": ").append(c.lateStarts())
+                        .append(", \"saturated\": ").append(c.saturated()).append('}');
+                    firstRate = false;
+                }
+                out.append('}');
+            }
+            out.append('}');
+        }
+        return out.append('}').toString();
     }
 
     private String updateVisibleJson(final int services)
@@ -194,6 +289,16 @@ final class Report
             out.append('}');
         }
         return out.append('}').toString();
+    }
+
+    private static String micros(final Double value)
+    {
+        return value == null ? "–" : String.format(Locale.ROOT, "%.0f µs", value);
+    }
+
+    private static String whole(final Double value)
+    {
+        return value == null ? "–" : String.format(Locale.ROOT, "%.0f", value);
     }
 
     static String num(final Double value)
@@ -273,16 +378,17 @@ final class Report
         targets.add(at10 == null || at100k == null ? new Target("new flow at 100k within 10% of 10", null,
             "not measured") : new Target("new flow at 100k within 10% of 10", at100k <= at10 * 1.10,
             String.format(Locale.ROOT, "%.0f ns vs %.0f ns (%+.1f%%)", at100k, at10, 100 * (at100k / at10 - 1))));
-        final Connect cs = connect.getOrDefault("switchboard", Map.of()).get(HEADLINE_SERVICES);
-        final Connect ci = connect.getOrDefault("iptables", Map.of()).get(HEADLINE_SERVICES);
-        final Connect cn = connect.getOrDefault("nftables", Map.of()).get(HEADLINE_SERVICES);
+        final Connect cs = headlineConnect("switchboard", HEADLINE_SERVICES);
+        final Connect ci = headlineConnect("iptables", HEADLINE_SERVICES);
+        final Connect cn = headlineConnect("nftables", HEADLINE_SERVICES);
         targets.add(cs == null || ci == null || cn == null
             ? new Target("connect latency at 10k lower than both", null, "not measured")
             : new Target("connect latency at 10k lower than both",
             cs.p50Micros() < Math.min(ci.p50Micros(), cn.p50Micros()) &&
                 cs.p99Micros() < Math.min(ci.p99Micros(), cn.p99Micros()),
-            String.format(Locale.ROOT, "p50/p99 us: switchboard %.0f/%.0f, iptables %.0f/%.0f, nftables %.0f/%.0f",
-                cs.p50Micros(), cs.p99Micros(), ci.p50Micros(), ci.p99Micros(), cn.p50Micros(), cn.p99Micros())));
+            String.format(Locale.ROOT, "p50/p99 us: switchboard %.0f/%.0f, iptables %.0f/%.0f, nftables %.0f/%.0f " +
+                "(%s)", cs.p50Micros(), cs.p99Micros(), ci.p50Micros(), ci.p99Micros(), cn.p50Micros(),
+                cn.p99Micros(), headlineSource("switchboard", HEADLINE_SERVICES))));
         return targets;
     }
 
@@ -319,6 +425,45 @@ final class Report
                     c == null ? "–" : String.format(Locale.ROOT, "%.0f µs", c.p50Micros()),
                     c == null ? "–" : String.format(Locale.ROOT, "%.0f µs", c.p99Micros()),
                     c == null ? "–" : String.format(Locale.ROOT, "%.0f", c.ratePerSecond())));
+            }
+        }
+        if (!connectLoad.isEmpty())
+        {
+            out.append("\nConnect under load: the native open-loop client (its own process, in the client's " +
+                "namespace) to the last ClusterIP:80, systems in interleaved rounds; latencies from each " +
+                "connection's intended start (µs, HdrHistogram); CPU per 1,000 connections = the client's, the " +
+                "servers' and ksoftirqd's time on a CPU (schedstat), which includes the packets' path through the " +
+                "client, node and pod stacks run on their stacks:\n\n| services × 10 endpoints | system | offered/s | " +
+                "achieved/s | connect p50 | connect p99 | connect p99.9 | request p50 | request p99 | request p99.9 | " +
+                "failed (timed out) | connects ≥ 8 ms | SYN retransmissions | CPU µs/1k | client/servers/ksoftirqd " +
+                "µs/1k |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | " +
+                "---: | ---: | ---: |\n");
+            final TreeSet<Integer> loadScales = new TreeSet<>();
+            final TreeSet<Integer> rates = new TreeSet<>();
+            connectLoad.values().forEach(m -> m.forEach((n, byRate) ->
+            {
+                loadScales.add(n);
+                rates.addAll(byRate.keySet());
+            }));
+            for (final int n : loadScales)
+            {
+                for (final int rate : rates)
+                {
+                    for (final var system : connectLoad.entrySet())
+                    {
+                        final ConnectLoad c = system.getValue().getOrDefault(n, Map.of()).get(rate);
+                        if (c != null)
+                        {
+                            out.append(String.format(Locale.ROOT, "| %,d | %s | %d | %.0f%s | %s | %s | %s | %s | " +
+                                "%s | %s | %d (%d) | %d | %d | %s | %s/%s/%s |\n", n, system.getKey(), rate,
+                                c.achievedRate(), c.saturated() ? " (saturated)" : "", micros(c.p50()),
+                                micros(c.p99()), micros(c.p999()), micros(c.requestP50()), micros(c.requestP99()),
+                                micros(c.requestP999()), c.failures(), c.timeouts(), c.slowConnects(),
+                                c.synRetransmits(), whole(c.cpuUsPer1k()), whole(c.clientUsPer1k()),
+                                whole(c.serversUsPer1k()), whole(c.ksoftirqdUsPer1k())));
+                        }
+                    }
+                }
             }
         }
         out.append("\nDatapath, `sb_xdp` through BPF_PROG_TEST_RUN (ns/packet, median of kernel averages; empty XDP " +

@@ -45,7 +45,7 @@ class ReportTest
     {
         final String json = sample().json();
         for (final String key : new String[] {"date", "machine", "program_10k_s", "one_change_10k_ms",
-            "update_visible_10k_us", "datapath_ns", "connect_latency_10k_us", "update_visible_1k_us"})
+            "update_visible_10k_us", "datapath_ns", "connect_latency_10k_us", "update_visible_1k_us", "connect_us"})
         {
             assertThat(json).contains("\"" + key + "\": ");
         }
@@ -105,6 +105,54 @@ class ReportTest
             "| 1,000 | 2000 | 200/s | 200 µs | 600 µs | 900 µs | 1200 µs | 30/70 µs | 0 | 1.250 s | backoff |");
         Chart.write(report, dir.resolve("chart.png"));
         assertThat(Files.size(dir.resolve("chart.png"))).isGreaterThan(1000);
+    }
+
+    private static Report.ConnectLoad load(final int rate, final double requestP50, final double requestP99)
+    {
+        return new Report.ConnectLoad(rate, rate * 0.99, 9000, 0, 0, 80.0, 300.0, 900.0, requestP50, requestP99, 1200.0,
+            60_000.0, 40_000.0, 18_000.0, 2_000.0, 30_000.0, 3, 2, 5, false);
+    }
+
+    @Test
+    void connectUnderLoadHasItsKeysAndFeedsTheHeadline()
+    {
+        final Report report = sample();
+        report.connectLoad("switchboard", 10_000, load(5000, 95, 400));
+        report.connectLoad("switchboard", 10_000, load(1000, 90, 250));
+        report.connectLoad("iptables", 10_000, load(1000, 120, 350));
+        report.connectLoad("nftables", 10_000, load(1000, 110, 300));
+        report.connectLoad("nftables", 1000, new Report.ConnectLoad(20_000, 12_000, 9000, 4, 4, null, null, null,
+            null, null, null, null, null, null, null, null, 0, 0, 0, true));
+        final String json = report.json();
+        assertThat(json).contains("\"connect_us\": {\"switchboard\": {\"10000\": {\"1000\": {\"rate\": " +
+            "{\"offered\": 1000, \"achieved\": 990}, \"connections\": 9000, \"failures\": 0, \"timeouts\": 0, " +
+            "\"p50\": 80, \"p99\": 300, \"p999\": 900, \"request_p50\": 90, \"request_p99\": 250, " +
+            "\"request_p999\": 1200, \"cpu_us_per_1k_connections\": 6e04, \"client_us_per_1k_connections\": 4e04, " +
+            "\"servers_us_per_1k_connections\": 1.8e04, \"ksoftirqd_us_per_1k_connections\": 2000, " +
+            "\"proc_stat_kernel_us_per_1k_connections\": 3e04, \"connects_over_8ms\": 3, \"syn_retransmits\": 2, " +
+            "\"late_starts\": 5, \"saturated\": false}, \"5000\": {\"rate\": {\"offered\": 5000, ");
+        assertThat(json).contains("\"nftables\": {\"1000\": {\"20000\": {\"rate\": {\"offered\": 20000, " +
+            "\"achieved\": 1.2e04}, \"connections\": 9000, \"failures\": 4, \"timeouts\": 4, \"p50\": null, ");
+        // the headline key and target take the lowest rate's full request, and say so
+        assertThat(json).contains("\"connect_latency_10k_us\": {\"switchboard\": {\"p50\": 90, \"p99\": 250, " +
+            "\"rate_per_s\": 990, \"source\": \"loadgen open loop at 1000/s, full request\"}");
+        final Report.Target target = report.targets().get(5);
+        assertThat(target.met()).isTrue();
+        assertThat(target.detail()).contains("switchboard 90/250", "loadgen open loop at 1000/s");
+        assertThat(count(json, '{')).isEqualTo(count(json, '}'));
+        assertThat(report.markdown()).contains("Connect under load:",
+            "| 10,000 | switchboard | 1000 | 990 | 80 µs | 300 µs | 900 µs | 90 µs | 250 µs | 1200 µs | 0 (0) | 3 | 2 | " +
+                "60000 | 40000/18000/2000 |",
+            "| 1,000 | nftables | 20000 | 12000 (saturated) | – | – | – | – | – | – | 4 (4) | 0 | 0 | – | –/–/– |");
+    }
+
+    @Test
+    void withoutTheHarnessTheHeadlineIsTheClosedLoopClient()
+    {
+        final String json = sample().json();
+        assertThat(json).contains("\"connect_latency_10k_us\": {\"switchboard\": {\"p50\": 100, \"p99\": 200, " +
+            "\"rate_per_s\": 5000, \"source\": \"closed loop, full request\"}", "\"connect_us\": {}");
+        assertThat(sample().markdown()).doesNotContain("Connect under load:");
     }
 
     @Test
