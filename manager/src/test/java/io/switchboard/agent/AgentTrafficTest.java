@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.datapath.DatapathReader;
 import io.switchboard.netns.Host;
 import io.switchboard.netns.LabFiles;
 import io.switchboard.netns.LabNetwork;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -69,6 +71,9 @@ class AgentTrafficTest
                 System.err.println("DEBUG tc: " + network.node().tryExec("tc", "filter", "show", "dev", "pod0", "ingress").output());
                 throw ex;
             }
+
+            // TCP answering says nothing of the UDP port: the agent programs service ports one after another
+            awaitFrontend(pins, network.node().address4(), 30080, 17);
 
             final Set<String> seenTcp = new HashSet<>();
             final Set<String> seenUdp = new HashSet<>();
@@ -285,6 +290,23 @@ class AgentTrafficTest
             AgentProcess.sleep(100);
         }
         throw new AssertionError("the service never answered from exactly " + pods);
+    }
+
+    /**
+     * Waits until the agent has written the frontend into {@code sb_services}: the datapath translates it from
+     * then on. Until then a datagram to a NodePort meets the node's own stack, which has no socket there and
+     * answers ICMP port unreachable, which an unconnected client socket never sees.
+     */
+    static void awaitFrontend(final PinDirectory pins, final InetAddress address, final int port, final int protocol)
+    {
+        Await.await(() ->
+        {
+            try (DatapathReader reader = DatapathReader.pinned(pins.resolve("agent")))
+            {
+                return reader.services().stream().anyMatch(entry -> entry.address().equals(address) &&
+                    entry.port() == port && entry.protocol() == protocol);
+            }
+        }, programmed -> programmed);
     }
 
     private static void awaitAnswer(final LabNetwork network, final InetSocketAddress target, final AgentProcess agent)

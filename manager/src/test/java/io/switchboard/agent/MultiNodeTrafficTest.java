@@ -77,6 +77,7 @@ class MultiNodeTrafficTest
         final Host node0 = cluster.node(0);
         final Host node1 = cluster.node(1);
         awaitTcp(client, new InetSocketAddress(node0.address4(), 30080), agents);
+        awaitUdpFrontends(agents, 0, 30080, node0.address4(), node0.address6());
 
         final Set<String> served = new HashSet<>();
         for (int i = 0; i < 20; i++)
@@ -98,6 +99,8 @@ class MultiNodeTrafficTest
         assertThat(served).containsExactlyInAnyOrder("node0-pod0", "node0-pod1");
 
         awaitFrontend(agents, 1, node1.address4(), 30080, TCP);
+        // else a datagram to node1 "is dropped" because node1's stack has no socket there, whatever the datapath does
+        awaitUdpFrontends(agents, 1, 30080, node1.address4(), node1.address6());
         for (final InetAddress node : List.of(node1.address4(), node1.address6()))
         {
             final InetSocketAddress nodePort = new InetSocketAddress(node, 30080);
@@ -142,6 +145,8 @@ class MultiNodeTrafficTest
         final Host node1Pod = cluster.pod(1, 0);
         awaitFrontend(agents, 1, address("10.96.0.31"), 80, TCP);
         awaitFrontend(agents, 1, address("10.96.0.33"), 80, TCP);
+        awaitUdpFrontends(agents, 0, 80, address("10.96.0.31"));
+        awaitUdpFrontends(agents, 1, 80, address("10.96.0.31"));
         awaitViaSocketHooks(agents, 0, node0Pod, "10.96.0.31");
         awaitViaSocketHooks(agents, 0, node0Pod, "10.96.0.33");
 
@@ -366,6 +371,7 @@ class MultiNodeTrafficTest
             pod(cluster, 1, 0, false, "hairpin")).startAll();
         final Host pod = cluster.pod(1, 0);
         awaitFrontend(agents, 1, address("10.96.0.60"), 80, TCP);
+        awaitUdpFrontends(agents, 1, 80, address("10.96.0.60"));
 
         final HookAnswer tcp = viaSocketHooks(agents, 1, pod, "tcp", "10.96.0.60", 80);
         final HookAnswer udp = viaSocketHooks(agents, 1, pod, "udp", "10.96.0.60", 80);
@@ -401,6 +407,8 @@ class MultiNodeTrafficTest
         final Host client = cluster.client();
         awaitTcp(client, new InetSocketAddress(cluster.node(0).address4(), 30072), agents);
         awaitFrontend(agents, 1, cluster.node(1).address6(), 30072, UDP);
+        awaitUdpFrontends(agents, 0, 30072, cluster.node(0).address4(), cluster.node(0).address6());
+        awaitUdpFrontends(agents, 1, 30072, cluster.node(1).address4());
 
         for (int i = 0; i < 10; i++)
         {
@@ -447,6 +455,8 @@ class MultiNodeTrafficTest
             pod(cluster, 0, 0, false, "self")).startAll();
         final Host pod = cluster.pod(0, 0);
         awaitFrontend(agents, 0, address("10.96.0.71"), 80, TCP);
+        awaitFrontend(agents, 0, address("10.96.0.71"), 80, UDP);
+        awaitFrontend(agents, 0, cluster.node(0).address4(), 30071, UDP);
 
         // outside the node's cgroup: no socket hook, the pod's packets meet sb_tc_from_pod
         for (final InetSocketAddress frontend : List.of(new InetSocketAddress(address("10.96.0.71"), 80),
@@ -895,6 +905,21 @@ class MultiNodeTrafficTest
                 return null != frontendOrNull(reader, address, port, protocol);
             }
         }, "node" + node + " programming " + address.getHostAddress() + ":" + port);
+    }
+
+    /**
+     * Waits until node {@code node}'s agent has programmed the UDP frontends {@code addresses}:{@code port}. A TCP
+     * answer does not say so: the agent programs a service's ports one after another, and a datagram that
+     * arrives in between meets the node's own stack (no socket: ICMP port unreachable, which an unconnected
+     * client socket never sees), so it looks lost.
+     */
+    private static void awaitUdpFrontends(final ClusterAgents agents, final int node, final int port,
+        final InetAddress... addresses)
+    {
+        for (final InetAddress address : addresses)
+        {
+            awaitFrontend(agents, node, address, port, UDP);
+        }
     }
 
     private static void awaitCount(final AtomicInteger count, final int atLeast)
