@@ -11,7 +11,6 @@ import io.switchboard.testing.TestCgroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.UncheckedIOException;
@@ -30,11 +29,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * only record what happened (the datagram is lost whenever the agent had not written the UDP frontend yet: the
  * node's own stack gets it, {@code UdpNoPorts}). Even repetitions first wait for the UDP frontend in {@code
  * sb_services}, the readiness the tests now wait for, and every datagram must be answered. Slow (about 5 s a
- * repetition), so it runs only with {@code -Dswitchboard.udploss=true}.
+ * repetition), so it is no part of the suite (its name does not end in Test): run it by name, {@code -Dtest=UdpReadinessLoop}.
  */
 @KernelTest
-@EnabledIfSystemProperty(named = "switchboard.udploss", matches = "true")
-class UdpReadinessLoopTest
+class UdpReadinessLoop
 {
     private static final AtomicInteger[] SENT = {new AtomicInteger(), new AtomicInteger()};
     private static final AtomicInteger[] LOST = {new AtomicInteger(), new AtomicInteger()};

@@ -25,11 +25,10 @@ import static io.switchboard.testing.Packet.address;
  * #cluster()}: node0 of a {@link LabCluster} source-translating to a pod on node1. A datagram unanswered after 2 s
  * prints every namespace's neighbours, links, {@code nstat} and {@code sb_stats}, and is then given 3 s more to
  * tell late from lost. It only reports: none was lost here, cold or warm. Runs only with {@code
- * -Dswitchboard.udploss=true}; {@code -Dudploss.n=}, {@code -Dudploss.cn=}, {@code -Dudploss.modes=}.
+ * -Dtest=UdpLossProbe}; {@code -Dudploss.n=}, {@code -Dudploss.cn=}, {@code -Dudploss.modes=}.
  */
 @KernelTest
-@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "switchboard.udploss", matches = "true")
-class UdpLossProbeTest
+class UdpLossProbe
 {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
     private static final int WARM = Integer.getInteger("udploss.warm", 1);
