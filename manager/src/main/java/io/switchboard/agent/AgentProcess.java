@@ -48,13 +48,22 @@ public final class AgentProcess implements AutoCloseable
     /** Starts an agent in {@code node}'s namespace and waits until it says it is ready. */
     public static AgentProcess start(final Host node, final List<String> arguments)
     {
+        return start(node, System.getProperty("java.class.path"), arguments);
+    }
+
+    /**
+     * Starts an agent of {@code classPath} (another release's jar, for upgrades; this JVM's own class path by
+     * default) in {@code node}'s namespace and waits until it says it is ready.
+     */
+    public static AgentProcess start(final Host node, final String classPath, final List<String> arguments)
+    {
         final List<String> command = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + node.namespace(),
             ProcessHandle.current().info().command().orElse("java"),
             "--enable-native-access=ALL-UNNAMED",
             "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
             "--add-opens=java.base/java.util.zip=ALL-UNNAMED",
             "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"),
+            "-cp", classPath,
             "io.switchboard.cli.SwitchboardCommand", "agent"));
         command.addAll(arguments);
         try

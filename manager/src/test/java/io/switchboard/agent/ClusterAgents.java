@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -37,6 +38,7 @@ final class ClusterAgents implements AutoCloseable
     /** Written by the threads of {@link #startAll}, each its own slot. */
     private final List<AgentProcess> agents = new CopyOnWriteArrayList<>();
 
+    private volatile String classPath = System.getProperty("java.class.path");
     private boolean closed;
 
     ClusterAgents(final LabCluster cluster, final PinDirectory pinDirectory, final TestCgroup cgroup)
@@ -112,12 +114,31 @@ final class ClusterAgents implements AutoCloseable
         return this;
     }
 
+    /**
+     * Agents started from now on run {@code jar} (another release, for upgrade tests), or this JVM's class path
+     * when it is null.
+     */
+    ClusterAgents release(final Path jar)
+    {
+        classPath = null == jar ? System.getProperty("java.class.path") : jar.toString();
+        return this;
+    }
+
     /** Starts node {@code node}'s agent (again, after a kill: it adopts what its predecessor pinned). */
     AgentProcess start(final int node)
     {
-        final AgentProcess agent = AgentProcess.start(cluster.node(node), arguments(node));
+        final AgentProcess agent = AgentProcess.start(cluster.node(node), classPath, arguments(node));
         agents.set(node, agent);
         return agent;
+    }
+
+    /** SIGTERM to node {@code node}'s agent, as a rolling update sends it; fails unless it exits within 5 s. */
+    void terminate(final int node)
+    {
+        if (agents.get(node).terminate(AgentProcess.scaled(Duration.ofSeconds(5))).isEmpty())
+        {
+            throw new AssertionError("node " + node + "'s agent still ran 5 s after SIGTERM");
+        }
     }
 
     /** SIGKILL to node {@code node}'s agent. */

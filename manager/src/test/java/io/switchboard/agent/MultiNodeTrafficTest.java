@@ -27,6 +27,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -358,6 +359,113 @@ class MultiNodeTrafficTest
         assertThat(failures).as("no exchange failed on either node's connection").isEmpty();
         assertThat(conversations.get(0).servedBy).isEqualTo(Set.of("node0-pod0"));
         assertThat(conversations.get(1).servedBy).isEqualTo(Set.of("node1-pod0"));
+    }
+
+    /**
+     * An upgrade as a DaemonSet rolls it: both nodes run the previous release's agent (built from this repository's
+     * history, {@link PreviousRelease}); then node 1's, later node 0's, gets SIGTERM and the current agent starts on
+     * the pins its predecessor left. Meanwhile long-lived connections through both nodes' NodePorts keep exchanging
+     * lines and a new connection is opened through each every round: none may fail, the long-lived ones keep their
+     * pods, and each new agent says it adopted the pinned state. Then node 1 is rolled back to the previous release
+     * the same way. The service's pods are on both nodes with
+     * externalTrafficPolicy Cluster, so flows through a node to the other node's pod are source-translated and
+     * their port claims must survive too.
+     */
+    @Test
+    void upgradingEachNodesAgentFromThePreviousReleaseAndRollingOneBackUnderTrafficFailsNoRequest(
+        @Cluster(nodes = 2, podsPerNode = 1) final LabCluster cluster, final PinDirectory pins, final TestCgroup cgroup)
+        throws Exception
+    {
+        final Path previous = PreviousRelease.jar();
+        cluster.closeWithCluster(new EchoServer(cluster.pod(0, 0), TARGET));
+        cluster.closeWithCluster(new EchoServer(cluster.pod(1, 0), TARGET));
+        final ClusterAgents agents = new ClusterAgents(cluster, pins, cgroup).release(previous).manifests(
+            service("echo", "NodePort", "10.96.0.50", null, "Cluster", "Cluster", 30050, 0, null) +
+            pod(cluster, 0, 0, false, "echo") + pod(cluster, 1, 0, false, "echo")).startAll();
+        final Host client = cluster.client();
+        final List<InetSocketAddress> targets = List.of(new InetSocketAddress(cluster.node(0).address4(), 30050),
+            new InetSocketAddress(cluster.node(1).address4(), 30050));
+        awaitFrontend(agents, 0, targets.get(0).getAddress(), 30050, TCP);
+        awaitFrontend(agents, 1, targets.get(1).getAddress(), 30050, TCP);
+
+        final List<Conversation> conversations = new ArrayList<>();
+        for (int i = 0; i < 3; i++)
+        {
+            for (final InetSocketAddress target : targets)
+            {
+                conversations.add(converse(client, target));
+            }
+        }
+        final List<Set<String>> servedBefore = conversations.stream().map(c -> Set.copyOf(c.servedBy)).toList();
+        final AtomicBoolean running = new AtomicBoolean(true);
+        final List<String> failures = Collections.synchronizedList(new ArrayList<>());
+        final AtomicInteger rounds = new AtomicInteger();
+        final AtomicInteger fresh = new AtomicInteger();
+        final Thread talker = Thread.ofPlatform().start(() ->
+        {
+            int sequence = 0;
+            while (running.get() && failures.size() < 10)
+            {
+                for (final Conversation conversation : conversations)
+                {
+                    try
+                    {
+                        conversation.exchange("line-" + sequence);
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        failures.add("long-lived via " + conversation.target + ": " + ex);
+                    }
+                }
+                for (final InetSocketAddress target : targets)
+                {
+                    try (Conversation once = new Conversation(client, target))
+                    {
+                        once.exchange("new-" + sequence);
+                        fresh.incrementAndGet();
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        failures.add("new connection via " + target + ": " + ex);
+                    }
+                }
+                sequence++;
+                rounds.incrementAndGet();
+                AgentProcess.sleep(10);
+            }
+        });
+        try
+        {
+            awaitCount(rounds, 20);
+            agents.release(null);
+            for (final int node : new int[] {1, 0})
+            {
+                agents.terminate(node);
+                final int whileStopped = rounds.get();
+                awaitCount(rounds, whileStopped + 5);
+                final AgentProcess upgraded = agents.start(node);
+                assertThat(upgraded.output()).anyMatch(line -> line.contains("adopted pinned datapath state"));
+                final int afterUpgrade = rounds.get();
+                awaitCount(rounds, afterUpgrade + 30);
+            }
+            // and a rollback: node 1 back to the previous release, on the pins the current agent left
+            agents.release(previous);
+            agents.terminate(1);
+            final AgentProcess rolledBack = agents.start(1);
+            assertThat(rolledBack.output()).anyMatch(line -> line.contains("adopted pinned datapath state"));
+            final int afterRollback = rounds.get();
+            awaitCount(rounds, afterRollback + 30);
+        }
+        finally
+        {
+            running.set(false);
+            talker.join();
+            conversations.forEach(Conversation::close);
+        }
+        assertThat(failures).as("requests that failed during the upgrade").isEmpty();
+        assertThat(fresh.get()).as("new connections made").isGreaterThan(2 * 90);
+        assertThat(conversations.stream().map(c -> c.servedBy).toList()).as("every long-lived connection kept its pod")
+            .isEqualTo(servedBefore);
     }
 
     @Test
