@@ -54,7 +54,8 @@ import static io.switchboard.datapath.DatapathAbi.offset;
  * slots live in an inner map that packets read through {@code sb_maglev[svc_id]}; a new table is
  * written into the standby inner map (diffed against what that map holds) and made live by one outer
  * update (invariant 1). Backend ids are per table, so removing an endpoint from a service deletes its
- * id: conntrack and affinity entries naming it stop routing at once and are purged shortly after.
+ * id: conntrack and affinity entries naming it stop routing at once (the datapath checks sb_backends) and age
+ * out; ids go round 2^31 values before one is reused, so such an entry never comes to name another backend.
  */
 public final class DatapathProgrammer implements AutoCloseable
 {
@@ -187,7 +188,6 @@ public final class DatapathProgrammer implements AutoCloseable
     private final Map<ServicePortKey, Programmed> programmed = new HashMap<>();
     private final ArrayDeque<DeferredDelete> deferredDeletes = new ArrayDeque<>();
     private final ArrayDeque<CatchUp> catchUps = new ArrayDeque<>();
-    private final Set<Integer> purgePending = new HashSet<>();
     private final WriteCounters writes = new WriteCounters();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment svcKey = arena.allocate(SVC_KEY);
@@ -225,7 +225,8 @@ public final class DatapathProgrammer implements AutoCloseable
         this.builder = Objects.requireNonNull(builder, "builder");
         this.sizes = Objects.requireNonNull(sizes, "sizes");
         this.svcIds = new IdAllocator("service", maps.maglev().maxEntries() - 1);
-        this.backendIds = new IdAllocator("backend", maps.backends().maxEntries());
+        // ids far beyond the map's capacity: entries naming a removed backend's id expire before it is reused
+        this.backendIds = new IdAllocator("backend", maps.backends().maxEntries(), Integer.MAX_VALUE);
         this.statsZero = arena.allocate(maps.serviceStats().valueBufferSize(), 8);
     }
 
@@ -483,8 +484,8 @@ public final class DatapathProgrammer implements AutoCloseable
 
     /**
      * Brings standby tables up to date and deletes backends whose tables stopped naming them at least {@value #DEFERRED_DELETE_NS} ns ago
-     * (a packet that read the previous table has finished by then), then purges the conntrack and
-     * affinity entries that named them. Call once per duty cycle.
+     * (a packet that read the previous table has finished by then), freeing their ids. Call once per duty
+     * cycle.
      *
      * @return the number of backends deleted.
      */
@@ -506,17 +507,10 @@ public final class DatapathProgrammer implements AutoCloseable
             u32Key.set(ValueLayout.JAVA_INT, 0, id);
             maps.backends().delete(u32Key);
             writes.deletions++;
-            purgePending.add(id);
+            // conntrack and affinity entries naming the id now miss (the datapath checks sb_backends) and age
+            // out; the id comes round again only after 2^31 allocations, long after they have
+            backendIds.free(id);
             deleted++;
-        }
-        if (!purgePending.isEmpty())
-        {
-            purgeFlows(purgePending);
-            for (final int id : purgePending)
-            {
-                backendIds.free(id);
-            }
-            purgePending.clear();
         }
         return deleted;
     }
@@ -849,44 +843,6 @@ public final class DatapathProgrammer implements AutoCloseable
             32 + (ipv4 ? 96 : 0) + range.cidr().prefixLength());
         rangeKey.set(ValueLayout.JAVA_INT, offset(SOURCE_RANGE_KEY, "svc_id"), range.svcId());
         DatapathAbi.writeAddress(rangeKey, offset(SOURCE_RANGE_KEY, "addr"), range.cidr().network());
-    }
-
-    /** Deletes conntrack and affinity entries that name one of {@code ids}: no flow stays black-holed. */
-    private void purgeFlows(final Set<Integer> ids)
-    {
-        purge(maps.conntrack(), DatapathAbi.CT_KEY.byteSize(), CT_VALUE.byteSize(), offset(CT_VALUE, "backend_id"),
-            ids);
-        purge(maps.affinity(), AFFINITY_KEY.byteSize(), DatapathAbi.AFFINITY_VALUE.byteSize(),
-            offset(DatapathAbi.AFFINITY_VALUE, "backend_id"), ids);
-    }
-
-    private void purge(final BpfMap map, final long keySize, final long valueSize, final long backendIdOffset,
-        final Set<Integer> ids)
-    {
-        try (Arena scratch = Arena.ofConfined())
-        {
-            final MemorySegment key = scratch.allocate(keySize, 8);
-            final MemorySegment next = scratch.allocate(keySize, 8);
-            final MemorySegment value = scratch.allocate(valueSize, 8);
-            final List<MemorySegment> doomed = new ArrayList<>();
-            MemorySegment previous = null;
-            while (map.nextKey(previous, next))
-            {
-                key.copyFrom(next);
-                previous = key;
-                if (map.lookup(key, value) && ids.contains(value.get(ValueLayout.JAVA_INT, backendIdOffset)))
-                {
-                    doomed.add(scratch.allocate(keySize, 8).copyFrom(key));
-                }
-            }
-            for (final MemorySegment gone : doomed)
-            {
-                if (map.delete(gone))
-                {
-                    writes.deletions++;
-                }
-            }
-        }
     }
 
     static byte protocolNumber(final Protocol protocol)

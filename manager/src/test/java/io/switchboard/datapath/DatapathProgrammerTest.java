@@ -167,8 +167,14 @@ class DatapathProgrammerTest
         }
     }
 
+    /**
+     * Removing an endpoint costs what it changes: its flows' conntrack and affinity entries are not searched for
+     * (the tables are not walked on the writer thread; the datapath finds the id gone from sb_backends and balances
+     * those flows again, and the entries age out), and its id is not handed out again, so no entry can come to name
+     * another backend.
+     */
     @Test
-    void conntrackAndAffinityEntriesOfARemovedEndpointArePurged(final PinDirectory pins) throws Exception
+    void removingAnEndpointLeavesConntrackAndAffinityAloneAndItsIdIsNotReused(final PinDirectory pins) throws Exception
     {
         try (Datapath datapath = Datapath.load(pins.path(), SIZES);
             DatapathProgrammer programmer = programmer(datapath);
@@ -200,8 +206,19 @@ class DatapathProgrammerTest
             apply(model, programmer, model.upsert(Manifests.slice("web", List.of("198.19.0.10"))));
             settle(programmer);
 
-            assertThat(count(datapath.maps().conntrack(), 40)).as("the flow to the removed backend is gone").isEqualTo(1);
-            assertThat(count(datapath.maps().affinity(), 24)).isEqualTo(1);
+            assertThat(count(datapath.maps().conntrack(), 40)).as("conntrack untouched").isEqualTo(ids.size());
+            assertThat(count(datapath.maps().affinity(), 24)).as("affinity untouched").isEqualTo(ids.size());
+            final Set<Integer> remaining = distinct(liveTable(datapath.maps(), svcId));
+            assertThat(remaining).hasSize(1);
+            final Set<Integer> removed = new java.util.HashSet<>(ids);
+            removed.removeAll(remaining);
+
+            // the endpoint back, and a new one: neither gets the removed backend's id
+            apply(model, programmer, model.upsert(Manifests.slice("web",
+                List.of("198.19.0.10", "198.19.0.11", "198.19.0.12"))));
+            settle(programmer);
+            final Set<Integer> now = distinct(liveTable(datapath.maps(), svcId));
+            assertThat(now).hasSize(3).doesNotContainAnyElementsOf(removed);
         }
     }
 
