@@ -130,7 +130,7 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 		(*counters)->bytes += pkt->len;
 	}
 	cfg = sb_config_get();
-	now = bpf_ktime_get_ns();
+	now = sb_now();
 	verdict = sb_select(pkt, &svc, cfg, now, sel);
 	if (verdict == SB_VERDICT_FORWARD && sb_flow_record(pkt, sel, svc.svc_id, now, snat_mode))
 		verdict = SB_VERDICT_DROP_OTHER;
@@ -145,7 +145,7 @@ static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_a
 	struct sb_ct_key key;
 
 	sb_ct_key_reply(&key, pkt);
-	ct = sb_ct_lookup_reply(&key, pkt, sb_config_get(), bpf_ktime_get_ns());
+	ct = sb_ct_lookup_reply(&key, pkt, sb_config_get(), sb_now());
 	if (!ct)
 		return 0;
 	*addr = ct->nat_addr;
@@ -584,7 +584,7 @@ static __noinline int sb_tc_snat_reverse(struct __sk_buff *skb, const struct sb_
 
 	if (!node || !sb_addr_eq(&pkt->dst, node))
 		return 0;
-	v = sb_snat_reply(pkt, cfg, bpf_ktime_get_ns());
+	v = sb_snat_reply(pkt, cfg, sb_now());
 	if (!v)
 		return 0;
 	client = v->client;
