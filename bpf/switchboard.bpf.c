@@ -354,12 +354,14 @@ int sb_xdp(struct xdp_md *ctx)
 	struct sb_pkt pkt;
 	int verdict;
 
-	/* ARP / NDP for the LoadBalancer addresses this node announces (sb_neigh.h) */
-	verdict = sb_neigh_answer(ctx);
-	if (verdict >= 0)
-		return verdict;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
+	/* ARP / NDP for the LoadBalancer addresses this node announces (sb_neigh.h); IPv4 frames skip the call */
+	if (data + ETH_HLEN > data_end || ((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IP)) {
+		verdict = sb_neigh_answer(ctx);
+		if (verdict >= 0)
+			return verdict;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+	}
 
 	verdict = sb_parse(data, data_end, &pkt);
 	if (verdict != SB_PARSE_OK) {
