@@ -13,10 +13,11 @@ record BenchConfig(
     int switchboardChanges, List<Integer> datapathServices, int datapathRepeat, int datapathSamples, boolean jmh,
     int jmhForks, int jmhWarmupIterations, int jmhIterations, int jmhIterationMillis, List<String> systems,
     String iptablesRestore, Path out, Path bpfDir, List<String> parts, List<Integer> latencyServices,
-    int latencyWarmup, int latencyChanges, int latencyRate, String latencyIdle)
+    int latencyWarmup, int latencyChanges, int latencyRate, String latencyIdle, List<Integer> mppsFlows,
+    int mppsFrames, int mppsSamples, int mppsConntrackEntries)
 {
     /** The parts of a run, in order; {@code bench.parts} picks some (e.g. {@code latency} for a quick check). */
-    static final List<String> PARTS = List.of("systems", "latency", "datapath", "jmh");
+    static final List<String> PARTS = List.of("systems", "latency", "datapath", "mpps", "jmh");
 
     boolean runs(final String part)
     {
@@ -57,7 +58,11 @@ record BenchConfig(
             Integer.getInteger("bench.latency.warmup", quick ? 100 : 200),
             Integer.getInteger("bench.latency.changes", quick ? 400 : 2000),
             Integer.getInteger("bench.latency.rate", 200),
-            System.getProperty("bench.latency.idle", "backoff"));
+            System.getProperty("bench.latency.idle", "backoff"),
+            ints("bench.mpps.flows", "1,100000"),
+            Integer.getInteger("bench.mpps.frames", quick ? 200_000 : 1_000_000),
+            Integer.getInteger("bench.mpps.samples", quick ? 3 : 5),
+            Integer.getInteger("bench.mpps.conntrackEntries", 262_144));
     }
 
     private static List<Integer> ints(final String property, final String defaults)

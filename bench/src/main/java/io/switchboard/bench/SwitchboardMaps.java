@@ -50,9 +50,19 @@ final class SwitchboardMaps implements AutoCloseable
     /** Opens the shipped object, sizes the maps for svc ids 1..{@code maxSvcId} and that many backend ids. */
     static SwitchboardMaps load(final int maxSvcId, final int backendIds)
     {
+        return load(maxSvcId, backendIds, 0);
+    }
+
+    /** The same, with {@code sb_ct} sized to {@code conntrackEntries} (0: the object's default). */
+    static SwitchboardMaps load(final int maxSvcId, final int backendIds, final int conntrackEntries)
+    {
         final BpfObject object = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE);
         try
         {
+            if (conntrackEntries > 0)
+            {
+                object.maxEntries(DatapathAbi.CONNTRACK, conntrackEntries);
+            }
             object.maxEntries(DatapathAbi.SERVICES, maxSvcId + 1)
                 .maxEntries(DatapathAbi.BACKENDS, backendIds + 1)
                 .maxEntries(DatapathAbi.MAGLEV, maxSvcId + 1)
