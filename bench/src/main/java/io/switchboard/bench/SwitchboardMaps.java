@@ -56,7 +56,10 @@ final class SwitchboardMaps implements AutoCloseable
     /** The same, with {@code sb_ct} sized to {@code conntrackEntries} (0: the object's default). */
     static SwitchboardMaps load(final int maxSvcId, final int backendIds, final int conntrackEntries)
     {
-        final BpfObject object = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE);
+        // bench.datapath.object: another build of the datapath with the same ABI (e.g. before and after a change)
+        final String other = System.getProperty("bench.datapath.object", "");
+        final BpfObject object = other.isBlank() ? BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
+            : BpfObject.open(java.nio.file.Path.of(other));
         try
         {
             if (conntrackEntries > 0)
