@@ -157,7 +157,7 @@ static __always_inline int sb_service_decide(const struct sb_pkt *pkt, struct sb
 		(*counters)->bytes += pkt->len;
 	}
 	cfg = sb_config_get();
-	now = bpf_ktime_get_ns();
+	now = sb_now();
 	verdict = sb_select(pkt, &svc, cfg, now, sel);
 	if (verdict == SB_VERDICT_FORWARD && sb_flow_record(pkt, sel, svc.svc_id, now, snat_mode))
 		verdict = SB_VERDICT_DROP_OTHER;
@@ -176,7 +176,7 @@ static __always_inline int sb_revnat_lookup(const struct sb_pkt *pkt, union sb_a
 	struct sb_ct_key key;
 
 	sb_ct_key_reply(&key, pkt);
-	ct = sb_ct_lookup_reply(&key, pkt, sb_config_get(), bpf_ktime_get_ns());
+	ct = sb_ct_lookup_reply(&key, pkt, sb_config_get(), sb_now());
 	if (!ct)
 		return 0;
 	*addr = ct->nat_addr;
@@ -386,12 +386,14 @@ int sb_xdp(struct xdp_md *ctx)
 	struct sb_pkt pkt;
 	int verdict;
 
-	/* ARP / NDP for the LoadBalancer addresses this node announces (sb_neigh.h) */
-	verdict = sb_neigh_answer(ctx);
-	if (verdict >= 0)
-		return verdict;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
+	/* ARP / NDP for the LoadBalancer addresses this node announces (sb_neigh.h); IPv4 frames skip the call */
+	if (data + ETH_HLEN > data_end || ((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IP)) {
+		verdict = sb_neigh_answer(ctx);
+		if (verdict >= 0)
+			return verdict;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+	}
 
 	verdict = sb_parse(data, data_end, &pkt);
 	if (verdict != SB_PARSE_OK) {
@@ -622,7 +624,7 @@ static __noinline int sb_tc_snat_reverse(struct __sk_buff *skb, const struct sb_
 
 	if (!node || !sb_addr_eq(&pkt->dst, node))
 		return 0;
-	v = sb_snat_reply(pkt, cfg, bpf_ktime_get_ns());
+	v = sb_snat_reply(pkt, cfg, sb_now());
 	if (!v)
 		return 0;
 	client = v->client;

@@ -323,7 +323,7 @@ static __noinline void sb_ct_hold_untranslated(const struct sb_ct_key *key)
 {
 	struct sb_ct_value value = {};
 
-	value.last_seen_ns = bpf_ktime_get_ns();
+	value.last_seen_ns = sb_now();
 	value.flags = SB_CT_F_UNTRANSLATED;
 	bpf_map_update_elem(&sb_ct, key, &value, BPF_ANY);
 }
@@ -351,7 +351,7 @@ static __noinline void sb_ct_claim_untranslated(const struct sb_pkt *pkt)
 	sb_ct_key_init(&key, &pkt->dst, &pkt->src, pkt->dport, pkt->sport, pkt->proto, SB_CT_DIR_REPLY);
 	ct = bpf_map_lookup_elem(&sb_ct, &key);
 	if (ct && (ct->flags & SB_CT_F_UNTRANSLATED)) {
-		ct->last_seen_ns = bpf_ktime_get_ns();
+		ct->last_seen_ns = sb_now();
 		return;
 	}
 	if (ct)

@@ -54,7 +54,7 @@ static __always_inline int sb_sock_xlate(struct bpf_sock_addr *ctx, union sb_add
 	counters = sb_svc_counters(svc.svc_id);
 	SB_COUNT(counters, packets);
 	cfg = sb_config_get();
-	now = bpf_ktime_get_ns();
+	now = sb_now();
 	cookie = bpf_get_socket_cookie(ctx);
 	cookie_addr.w[0] = (__u32)cookie;
 	cookie_addr.w[1] = (__u32)(cookie >> 32);

@@ -15,10 +15,11 @@ record BenchConfig(
     String iptablesRestore, Path out, Path bpfDir, List<String> parts, List<Integer> latencyServices,
     int latencyWarmup, int latencyChanges, int latencyRate, String latencyIdle, List<Integer> connectRates,
     int connectRoundConnections, int connectRounds, int connectLoadWarmup, int connectInflight,
-    int connectTimeoutMillis, List<String> connectSystems, Path loadgen, int loadgenCpu)
+    int connectTimeoutMillis, List<String> connectSystems, Path loadgen, int loadgenCpu, List<Integer> mppsFlows,
+    int mppsFrames, int mppsSamples, int mppsConntrackEntries)
 {
     /** The parts of a run, in order; {@code bench.parts} picks some (e.g. {@code latency} for a quick check). */
-    static final List<String> PARTS = List.of("systems", "connect", "latency", "datapath", "jmh");
+    static final List<String> PARTS = List.of("systems", "connect", "latency", "datapath", "mpps", "jmh");
 
     boolean runs(final String part)
     {
@@ -69,7 +70,11 @@ record BenchConfig(
             List.of(System.getProperty("bench.connect.systems", "switchboard,iptables,nftables").split(",")).stream()
                 .map(String::strip).filter(name -> !name.isEmpty()).toList(),
             Path.of(System.getProperty("bench.loadgen", "bench/target/loadgen")),
-            Integer.getInteger("bench.loadgen.cpu", -1));
+            Integer.getInteger("bench.loadgen.cpu", -1),
+            ints("bench.mpps.flows", "1,100000"),
+            Integer.getInteger("bench.mpps.frames", quick ? 200_000 : 1_000_000),
+            Integer.getInteger("bench.mpps.samples", quick ? 3 : 5),
+            Integer.getInteger("bench.mpps.conntrackEntries", 262_144));
     }
 
     private static List<Integer> ints(final String property, final String defaults)

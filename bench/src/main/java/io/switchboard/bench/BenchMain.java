@@ -69,6 +69,10 @@ public final class BenchMain
         {
             section(report, "datapath", () -> datapath(config, report));
         }
+        if (config.runs("mpps"))
+        {
+            section(report, "mpps", () -> mpps(config, report));
+        }
         if (config.jmh() && config.runs("jmh"))
         {
             section(report, "jmh", () -> report.jmh.addAll(JmhSuite.run(config, config.out())));
@@ -263,6 +267,18 @@ public final class BenchMain
         report.datapath.putAll(cost.results);
         report.notes.add("datapath: repeat " + config.datapathRepeat() + ", median of " + config.datapathSamples() +
             "; counters: " + String.join("; ", cost.checks));
+    }
+
+    private static void mpps(final BenchConfig config, final Report report) throws Exception
+    {
+        final DatapathMpps mpps = new DatapathMpps(config.mppsFrames(), config.mppsSamples(),
+            config.mppsConntrackEntries(), config.bpfDir().resolve("tests/mpps_xdp.bpf.o"));
+        mpps.measure(config.mppsFlows());
+        System.out.println("   Mpps " + mpps.mpps + "; ns/frame " + mpps.nanos);
+        report.datapathMpps.putAll(mpps.mpps);
+        report.notes.add("mpps: " + config.mppsFrames() + " live frames a run, median of " + config.mppsSamples() +
+            ", sb_ct " + config.mppsConntrackEntries() + " entries; ns/frame " + mpps.nanos + "; counters: " +
+            String.join("; ", mpps.checks));
     }
 
     static String machine()

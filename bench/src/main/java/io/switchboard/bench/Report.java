@@ -68,6 +68,8 @@ final class Report
     final Map<Integer, UpdateVisible> updateVisible = new TreeMap<>();
     Double datapathEmpty;
     final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>();
+    /** Per {@link DatapathMpps#CASES} case, per number of distinct flows: Mpps on one core (empty: not measured). */
+    final Map<String, Map<Integer, Double>> datapathMpps = new LinkedHashMap<>();
     final List<JmhSuite.Score> jmh = new ArrayList<>();
     final List<String> notes = new ArrayList<>();
 
@@ -160,6 +162,7 @@ final class Report
             out.append('}');
         }
         out.append("},\n");
+        out.append("  \"datapath_mpps\": ").append(datapathMpps.isEmpty() ? "null" : nested(datapathMpps)).append(",\n");
         out.append("  \"connect_latency_10k_us\": {");
         for (int i = 0; i < SYSTEMS.size(); i++)
         {
@@ -482,6 +485,22 @@ final class Report
                 out.append(' ').append(v == null ? "–" : String.format(Locale.ROOT, "%.0f", v)).append(" |");
             }
             out.append('\n');
+        }
+        if (!datapathMpps.isEmpty())
+        {
+            final List<Integer> flowCounts = datapathMpps.values().stream().flatMap(m -> m.keySet().stream())
+                .distinct().sorted().toList();
+            out.append("\nDatapath packets per second, `sb_xdp` on one core with BPF_PROG_TEST_RUN live frames " +
+                "(Mpps, median):\n\n| case |");
+            flowCounts.forEach(n -> out.append(String.format(Locale.ROOT, " %,d flows |", n)));
+            out.append("\n| --- |").append(" ---: |".repeat(flowCounts.size())).append('\n');
+            datapathMpps.forEach((name, values) ->
+            {
+                out.append("| ").append(name.replace('_', ' ')).append(" |");
+                flowCounts.forEach(n -> out.append(' ').append(values.get(n) == null ? "–"
+                    : String.format(Locale.ROOT, "%.2f", values.get(n))).append(" |"));
+                out.append('\n');
+            });
         }
         if (!updateVisible.isEmpty())
         {

@@ -50,9 +50,22 @@ final class SwitchboardMaps implements AutoCloseable
     /** Opens the shipped object, sizes the maps for svc ids 1..{@code maxSvcId} and that many backend ids. */
     static SwitchboardMaps load(final int maxSvcId, final int backendIds)
     {
-        final BpfObject object = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE);
+        return load(maxSvcId, backendIds, 0);
+    }
+
+    /** The same, with {@code sb_ct} sized to {@code conntrackEntries} (0: the object's default). */
+    static SwitchboardMaps load(final int maxSvcId, final int backendIds, final int conntrackEntries)
+    {
+        // bench.datapath.object: another build of the datapath with the same ABI (e.g. before and after a change)
+        final String other = System.getProperty("bench.datapath.object", "");
+        final BpfObject object = other.isBlank() ? BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
+            : BpfObject.open(java.nio.file.Path.of(other));
         try
         {
+            if (conntrackEntries > 0)
+            {
+                object.maxEntries(DatapathAbi.CONNTRACK, conntrackEntries);
+            }
             object.maxEntries(DatapathAbi.SERVICES, maxSvcId + 1)
                 .maxEntries(DatapathAbi.BACKENDS, backendIds + 1)
                 .maxEntries(DatapathAbi.MAGLEV, maxSvcId + 1)

@@ -156,6 +156,23 @@ class ReportTest
     }
 
     @Test
+    void datapathMppsHasOneEntryPerCaseAndFlowCountAndIsNullWhenNotMeasured()
+    {
+        final Report report = sample();
+        assertThat(report.json()).contains("\"datapath_mpps\": null,");
+        for (final String name : DatapathMpps.CASES)
+        {
+            report.datapathMpps.put(name, new java.util.TreeMap<>(java.util.Map.of(1, 4.5, 100_000, 3.25)));
+        }
+        final String json = report.json();
+        assertThat(json).contains("\"datapath_mpps\": {\"new_flow\": {\"1\": 4.5, \"100000\": 3.25}, " +
+            "\"established\": {\"1\": 4.5, \"100000\": 3.25}, \"not_service\": {");
+        assertThat(json).contains("\"datapath_ns\": {\"empty\": 10, ");
+        assertThat(report.markdown()).contains("| case | 1 flows | 100,000 flows |", "| new flow | 4.50 | 3.25 |",
+            "| harness | 4.50 | 3.25 |");
+    }
+
+    @Test
     void numbersAreCompact()
     {
         assertThat(Report.num(0.5)).isEqualTo("0.5");

@@ -146,6 +146,7 @@ public final class KernelRequirements
         Map.entry(69, new Helper("bpf_fib_lookup", "4.18")),
         Map.entry(122, new Helper("bpf_get_netns_cookie", "5.7")),
         Map.entry(152, new Helper("bpf_redirect_neigh", "5.10")),
+        Map.entry(160, new Helper("bpf_ktime_get_coarse_ns", "5.11")),
         Map.entry(187, new Helper("bpf_set_retval", "5.18"))));
 
     private KernelRequirements()

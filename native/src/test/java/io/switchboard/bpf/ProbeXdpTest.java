@@ -54,6 +54,27 @@ class ProbeXdpTest
     }
 
     @Test
+    void liveFramesRunTheProgramOnceAFrameAsReceivedOnTheInterfaceAndCarryOutItsVerdict(
+        @Pods(0) final LabNetwork network)
+    {
+        try (BpfObject probe = BpfObject.openResource(ProbeMaps.OBJECT).load();
+            BpfMap counters = probe.map(COUNTERS, COUNTERS_SPEC);
+            BpfMap dropPorts = probe.map(DROP_PORTS, DROP_PORTS_SPEC))
+        {
+            final Host node = network.node();
+            ProbeMaps.dropUdpPort(dropPorts, DROPPED_PORT);
+            final byte[] frame = Packet.udp(network.client().address4(), 40000, node.address4(), DROPPED_PORT).build();
+            final long before = ProbeMaps.packets(counters, SLOT_DROPPED);
+
+            final int nanos = node.call(() -> probe.program(ProbeMaps.PROGRAM)
+                .testRunLiveFrames(frame, 1000, Interfaces.index(node.interfaceName()), 0));
+
+            assertThat(ProbeMaps.packets(counters, SLOT_DROPPED) - before).isEqualTo(1000);
+            assertThat(nanos).as("the kernel's average per frame").isPositive();
+        }
+    }
+
+    @Test
     void aPortWrittenToTheMapFromJavaIsDroppedBeforeTheSocketSeesIt(@Pods(0) final LabNetwork network)
         throws Exception
     {
