@@ -65,11 +65,9 @@ class ContainerImageTest
         final String container = "switchboard-test-" + Names.next();
         try (ContainerImage image = ContainerImage.build())
         {
-            final List<String> run = new ArrayList<>(List.of("podman", "run", "--detach", "--name", container,
-                "--pull=never", "--runtime=runc", "--log-driver=k8s-file",
+            final List<String> run = new ArrayList<>(podmanRun("--detach", "--name", container,
+                "--log-driver=k8s-file",
                 "--privileged", "--network=ns:/var/run/netns/" + network.node().namespace(),
-                "--ulimit=nofile=" + limits("Max open files"),
-                "--ulimit=nproc=" + Math.min(Long.parseLong(limits("Max processes").split(":")[1]), pidMax()),
                 "--shm-size=64m",
                 "--volume=/sys/fs/bpf:/sys/fs/bpf",
                 "--volume=/sys/fs/cgroup:/sys/fs/cgroup",
@@ -134,7 +132,33 @@ class ContainerImageTest
             assertThat(Shell.tryRun("podman", "container", "exists", container).exitCode()).as("removed").isNotZero();
             assertThat(Requests.tcp(network.client(), new InetSocketAddress(network.node().address4(), 30080),
                 TIMEOUT).pod()).as("served with the container gone: the datapath is pinned").isIn("pod-0", "pod-1");
+
+            // --kubeconfig=in-cluster: the API client speaks TLS through the JDK's HTTP client; the jlinked
+            // runtime must hold it (an EC key, as kubeadm's API server certificates can be)
+            final Path keys = directories.work().resolve("tls.p12");
+            Shell.run(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair",
+                "-alias", "api", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
+                "-ext", "san=ip:127.0.0.1", "-validity", "1", "-storetype", "PKCS12", "-keystore", keys.toString(),
+                "-storepass", "probe-only", "-keypass", "probe-only");
+            final Path classes = Path.of(TlsProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            assertThat(Shell.run(podmanRun("--rm", "--network=none", "--volume=" + classes + ":/probe:ro",
+                "--volume=" + keys + ":/tls.p12:ro", "--entrypoint=java", image.tag(), "-cp", "/probe",
+                TlsProbe.class.getName(), "/tls.p12", "probe-only").toArray(String[]::new)).strip())
+                .isEqualTo("200 version TLSv1.3");
         }
+    }
+
+    /**
+     * {@code podman run} with the settings this machine needs (the class comment says why) and {@code options}:
+     * the image's local build only, runc, and this process's own open-file and process limits.
+     */
+    private static List<String> podmanRun(final String... options) throws IOException
+    {
+        final List<String> command = new ArrayList<>(List.of("podman", "run", "--pull=never", "--runtime=runc",
+            "--ulimit=nofile=" + limits("Max open files"),
+            "--ulimit=nproc=" + Math.min(Long.parseLong(limits("Max processes").split(":")[1]), pidMax())));
+        command.addAll(List.of(options));
+        return command;
     }
 
     private static void awaitLog(final String container, final String text)
