@@ -35,9 +35,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Two settings differ from podman's defaults because of this machine, not the image: the runtime is runc,
  * since crun 1.8 (Debian 12) refuses hybrid cgroups while a controller is bound to cgroup2 ("cgroups in hybrid
  * mode not supported, drop all controllers from cgroupv2"; runc is also what Kubernetes' runtimes use); and the
- * container gets this process's own open-file and process limits, since podman as root asks for 1048576 and
- * 4194304, which needs CAP_SYS_RESOURCE, outside this machine's capability bounding set (a kubelet's runtime
- * hands its containers its own limits in the same way).
+ * container gets this process's own open-file and process limits, since podman as root sets both to 1048576,
+ * above this machine's hard limits, which needs CAP_SYS_RESOURCE, outside its capability bounding set (a
+ * kubelet's runtime hands its containers its own limits in the same way).
  */
 @KernelTest
 class ContainerImageTest
