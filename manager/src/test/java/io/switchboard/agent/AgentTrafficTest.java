@@ -245,7 +245,7 @@ class AgentTrafficTest
     }
 
     /** "STATUS BODY" of a GET from inside {@code host}'s namespace, or "refused" when nothing listens. */
-    private static String httpGet(final Host host, final String url)
+    static String httpGet(final Host host, final String url)
     {
         return host.call(() ->
         {

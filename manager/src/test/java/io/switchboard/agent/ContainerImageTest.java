@@ -109,6 +109,9 @@ class ContainerImageTest
                 final Requests.Answer answer = Requests.tcp(network.client(), nodePort, TIMEOUT);
                 assertThat(answer.peer()).isEqualTo(nodePort);
                 assertThat(answer.callerSeenByPod()).isEqualTo(network.client().address4());
+                // the DaemonSet's startup and readiness probes
+                assertThat(AgentTrafficTest.httpGet(network.client(), "http://198.18.0.1:10256/healthz"))
+                    .startsWith("200 ");
 
                 // the CLI in the container, on the agent's pins and state, as `kubectl exec ds/switchboard`
                 final String services = Shell.run("podman", "exec", container, "switchboard", "get", "services",
