@@ -245,7 +245,7 @@ class AgentTrafficTest
     }
 
     /** "STATUS BODY" of a GET from inside {@code host}'s namespace, or "refused" when nothing listens. */
-    private static String httpGet(final Host host, final String url)
+    static String httpGet(final Host host, final String url)
     {
         return host.call(() ->
         {
@@ -331,6 +331,15 @@ class AgentTrafficTest
 
     private void writeManifests(final List<Integer> pods) throws IOException
     {
+        LabFiles.replace(directories.manifests().resolve("web.yaml"), webManifests(pods, affinity));
+    }
+
+    /**
+     * The Service {@code default/web} (ClusterIP 10.96.0.10:80, NodePort 30080, TCP and UDP, to port 8080) and its
+     * EndpointSlice with the lab pods {@code pods} on node-a, ready; with ClientIP affinity if {@code affinity}.
+     */
+    static String webManifests(final List<Integer> pods, final boolean affinity)
+    {
         final StringBuilder endpoints = new StringBuilder();
         for (final int pod : pods)
         {
@@ -340,7 +349,7 @@ class AgentTrafficTest
                     conditions: {ready: true, serving: true, terminating: false}
                 """.formatted(10 + pod));
         }
-        final String yaml = """
+        return """
             apiVersion: v1
             kind: Service
             metadata: {name: web, namespace: default}
@@ -365,6 +374,5 @@ class AgentTrafficTest
             - {name: dns, protocol: UDP, port: 8080}
             endpoints:
             """.formatted(affinity ? "ClientIP" : "None") + endpoints;
-        LabFiles.replace(directories.manifests().resolve("web.yaml"), yaml);
     }
 }

@@ -57,8 +57,11 @@ final class PreviousRelease
         }
     }
 
-    /** Runs {@code command} in {@code directory} (JAVA_HOME: this JVM's); its output, or an error with it. */
-    private static String run(final Path directory, final List<String> command) throws IOException
+    /**
+     * Runs {@code command} in {@code directory} (JAVA_HOME: this JVM's) for at most 15 minutes; its output, or an
+     * error with it.
+     */
+    static String run(final Path directory, final List<String> command) throws IOException
     {
         final ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true);
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));

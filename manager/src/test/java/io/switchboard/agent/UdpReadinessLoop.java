@@ -50,36 +50,8 @@ class UdpReadinessLoop
         {
             network.startServer(i, 8080);
         }
-        LabFiles.replace(directories.manifests().resolve("web.yaml"), """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web, namespace: default}
-            spec:
-              type: NodePort
-              clusterIP: 10.96.0.10
-              clusterIPs: [10.96.0.10]
-              ports:
-              - {name: http, protocol: TCP, port: 80, targetPort: 8080, nodePort: 30080}
-              - {name: dns, protocol: UDP, port: 80, targetPort: 8080, nodePort: 30080}
-            ---
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: web-1
-              namespace: default
-              labels: {kubernetes.io/service-name: web}
-            addressType: IPv4
-            ports:
-            - {name: http, protocol: TCP, port: 8080}
-            - {name: dns, protocol: UDP, port: 8080}
-            endpoints:
-              - addresses: ["198.19.0.10"]
-                nodeName: node-a
-                conditions: {ready: true, serving: true, terminating: false}
-              - addresses: ["198.19.0.11"]
-                nodeName: node-a
-                conditions: {ready: true, serving: true, terminating: false}
-            """);
+        LabFiles.replace(directories.manifests().resolve("web.yaml"), AgentTrafficTest.webManifests(List.of(0, 1),
+            false));
         try (AgentProcess agent = AgentProcess.start(network.node(), List.of("--node-name", "node-a", "--node-ip",
             "198.18.0.1", "--xdp-iface", "ext0", "--cgroup", cgroup.path().toString(),
             "--bpffs-dir", pins.resolve("agent").toString(), "--aeron-dir", directories.aeron().toString(),
