@@ -26,6 +26,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -44,7 +45,8 @@ public final class GetCommand implements Callable<Integer>
     private String what;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "SVC",
-        description = "For maglev: a svc_id, namespace/name[:port] or address:port.")
+        description = "Only this service (services, backends, maglev, conntrack, affinity; maglev needs it): a svc_id, "
+            + "namespace/name[:port] or address:port.")
     private String service;
 
     @Option(names = "--bpffs-dir", defaultValue = "/sys/fs/bpf/switchboard",
@@ -80,13 +82,14 @@ public final class GetCommand implements Callable<Integer>
             }
             try (DatapathReader reader = open(bpffsDirectory))
             {
+                final Set<Integer> only = null == service ? null : svcIdsOf(service, reader.services(), names);
                 final Table table = switch (what)
                 {
-                    case "services", "service", "svc" -> services(reader, names);
-                    case "backends", "backend" -> backends(reader, names);
-                    case "maglev" -> maglev(reader, names, service);
-                    case "conntrack", "ct" -> conntrack(reader, names);
-                    case "affinity" -> affinity(reader, names);
+                    case "services", "service", "svc" -> services(reader, names, only);
+                    case "backends", "backend" -> backends(reader, names, only);
+                    case "maglev" -> maglev(reader, only);
+                    case "conntrack", "ct" -> conntrack(reader, names, only);
+                    case "affinity" -> affinity(reader, names, only);
                     case "stats" -> null;
                     default -> throw new CliException("unknown resource " + what + " (services, endpoints, backends, " +
                         "maglev, conntrack, affinity, stats)");
@@ -131,11 +134,21 @@ public final class GetCommand implements Callable<Integer>
 
     static Table services(final DatapathReader reader, final ServiceNames names)
     {
+        return services(reader, names, null);
+    }
+
+    /** The frontends of the service ports {@code only} names (all when null). */
+    static Table services(final DatapathReader reader, final ServiceNames names, final Set<Integer> only)
+    {
         final Table table = Table.of("name", "frontend", "svcId", "flags", "backends", "tableSize", "generation",
             "reason");
         final java.util.Set<java.net.InetAddress> announced = reader.announced();
         for (final ServiceEntry entry : sortedServices(reader))
         {
+            if (null != only && !only.contains(entry.svcId()))
+            {
+                continue;
+            }
             final List<String> flags = new java.util.ArrayList<>(
                 DatapathReader.flagNames(entry.flags(), entry.affinityTimeoutSeconds()));
             if ((entry.flags() & DatapathAbi.SVC_F_LOADBALANCER) != 0 && announced.contains(entry.address()))
@@ -147,7 +160,7 @@ public final class GetCommand implements Callable<Integer>
                 entry.backendCount(), entry.tableSize(), entry.generation(), "");
         }
         // a LoadBalancer without an address has no frontend to show: say so, and why, as kubectl's <pending>
-        for (final ServiceNames.Pending pending : names.pending())
+        for (final ServiceNames.Pending pending : null == only ? names.pending() : List.<ServiceNames.Pending>of())
         {
             table.row(pending.name(), "<pending>:" + pending.port() + "/" + DatapathReader.protocolName(pending.protocol()),
                 "-", List.of("EXTERNAL", "LB"), "-", "-", "-", pending.reason());
@@ -200,13 +213,17 @@ public final class GetCommand implements Callable<Integer>
         return null == value ? unset : value;
     }
 
-    private static Table backends(final DatapathReader reader, final ServiceNames names)
+    private static Table backends(final DatapathReader reader, final ServiceNames names, final Set<Integer> only)
     {
         final List<ServiceEntry> services = reader.services();
         final Map<Integer, String> serviceNames = names.bySvcId(services);
         final Map<Integer, List<String>> usedBy = new TreeMap<>();
         for (final int svcId : serviceNames.keySet())
         {
+            if (null != only && !only.contains(svcId))
+            {
+                continue;
+            }
             for (final int id : distinct(reader.maglevTable(svcId)))
             {
                 usedBy.computeIfAbsent(id, i -> new ArrayList<>()).add(serviceNames.get(svcId));
@@ -216,6 +233,10 @@ public final class GetCommand implements Callable<Integer>
         final Map<Integer, BackendEntry> backends = new TreeMap<>(reader.backends());
         for (final BackendEntry backend : backends.values())
         {
+            if (null != only && !usedBy.containsKey(backend.id()))
+            {
+                continue;
+            }
             table.row(backend.id(), endpoint(backend.address(), backend.port()),
                 backend.family() == DatapathAbi.AF_INET6 ? "IPv6" : "IPv4", backend.local(),
                 usedBy.getOrDefault(backend.id(), List.of()));
@@ -223,55 +244,64 @@ public final class GetCommand implements Callable<Integer>
         return table;
     }
 
-    private static Table maglev(final DatapathReader reader, final ServiceNames names, final String service)
+    /** The Maglev table of every service port {@code only} names (Cluster and Local, IPv4 and IPv6: one each). */
+    private static Table maglev(final DatapathReader reader, final Set<Integer> only)
     {
-        if (null == service)
+        if (null == only)
         {
             throw new CliException("get maglev needs a service: a svc_id, namespace/name[:port] or address:port");
         }
-        final List<ServiceEntry> services = reader.services();
-        final int svcId = svcIdOf(service, services, names);
-        final int[] slots = reader.maglevTable(svcId);
-        final Map<Integer, Integer> counts = new TreeMap<>();
-        for (final int id : slots)
-        {
-            counts.merge(id, 1, Integer::sum);
-        }
         final Map<Integer, BackendEntry> backends = reader.backends();
         final Table table = Table.of("svcId", "tableSize", "backendId", "backend", "slots", "share");
-        for (final Map.Entry<Integer, Integer> count : counts.entrySet())
+        for (final int svcId : new java.util.TreeSet<>(only))
         {
-            final BackendEntry backend = backends.get(count.getKey());
-            table.row(svcId, slots.length, count.getKey(),
-                null == backend ? "-" : endpoint(backend.address(), backend.port()), count.getValue(),
-                String.format("%.1f%%", 100.0 * count.getValue() / slots.length));
+            final int[] slots = reader.maglevTable(svcId);
+            final Map<Integer, Integer> counts = new TreeMap<>();
+            for (final int id : slots)
+            {
+                counts.merge(id, 1, Integer::sum);
+            }
+            for (final Map.Entry<Integer, Integer> count : counts.entrySet())
+            {
+                final BackendEntry backend = backends.get(count.getKey());
+                table.row(svcId, slots.length, count.getKey(),
+                    null == backend ? "-" : endpoint(backend.address(), backend.port()), count.getValue(),
+                    String.format("%.1f%%", 100.0 * count.getValue() / slots.length));
+            }
         }
         return table;
     }
 
-    /** The svc_id a user names: a number, {@code namespace/name[:port]} (or {@code name}), or {@code address:port}. */
-    static int svcIdOf(final String service, final List<ServiceEntry> services, final ServiceNames names)
+    /**
+     * Every svc_id a user's selector names: a programmed svc_id, {@code namespace/name[:port]} (or {@code name}, in
+     * the default namespace), or {@code address:port}; one that names nothing programmed is an error.
+     */
+    static Set<Integer> svcIdsOf(final String service, final List<ServiceEntry> services, final ServiceNames names)
     {
-        if (service.matches("\\d+"))
-        {
-            return Integer.parseInt(service);
-        }
+        final Set<Integer> ids = new java.util.TreeSet<>();
         for (final ServiceEntry entry : services)
         {
             final String name = names.nameOf(entry);
             final String address = frontend(entry.address(), entry.port(), entry.protocol());
-            if (address.equals(service) || address.startsWith(service + "/") ||
+            if (service.equals(Integer.toString(entry.svcId())) || address.equals(service) ||
+                address.startsWith(service + "/") ||
                 (null != name && (name.equals(service) || name.startsWith(service + ":") ||
                     name.equals(NamespacedName.DEFAULT_NAMESPACE + "/" + service) ||
                     name.startsWith(NamespacedName.DEFAULT_NAMESPACE + "/" + service + ":"))))
             {
-                return entry.svcId();
+                ids.add(entry.svcId());
             }
         }
-        throw new CliException("no programmed frontend matches " + service + " (see `switchboard get services`)");
+        if (ids.isEmpty())
+        {
+            throw new CliException(service.matches("\\d+") ? "no programmed service port has svc_id " + service +
+                " (see `switchboard get services`)" :
+                "no programmed frontend matches " + service + " (see `switchboard get services`)");
+        }
+        return ids;
     }
 
-    private static Table conntrack(final DatapathReader reader, final ServiceNames names)
+    private static Table conntrack(final DatapathReader reader, final ServiceNames names, final Set<Integer> only)
     {
         final Map<Integer, String> serviceNames = names.bySvcId(reader.services());
         final Map<Integer, BackendEntry> backends = reader.backends();
@@ -281,6 +311,10 @@ public final class GetCommand implements Callable<Integer>
             "state", "ageSeconds", "remapPort");
         for (final DatapathReader.ConntrackEntry entry : reader.conntrack())
         {
+            if (null != only && !only.contains(entry.svcId()))
+            {
+                continue;
+            }
             final boolean forward = entry.direction() == DatapathAbi.CT_DIR_FORWARD;
             final boolean untranslated = (entry.flags() & DatapathAbi.CT_F_UNTRANSLATED) != 0;
             final BackendEntry backend = backends.get(entry.backendId());
@@ -312,7 +346,7 @@ public final class GetCommand implements Callable<Integer>
         return (flags & DatapathAbi.CT_F_SYN_SEEN) != 0 ? "SYN_SEEN" : "-";
     }
 
-    private static Table affinity(final DatapathReader reader, final ServiceNames names)
+    private static Table affinity(final DatapathReader reader, final ServiceNames names, final Set<Integer> only)
     {
         final Map<Integer, String> serviceNames = names.bySvcId(reader.services());
         final Map<Integer, BackendEntry> backends = reader.backends();
@@ -320,6 +354,10 @@ public final class GetCommand implements Callable<Integer>
         final Table table = Table.of("service", "client", "backend", "backendId", "ageSeconds");
         for (final DatapathReader.AffinityEntry entry : reader.affinity())
         {
+            if (null != only && !only.contains(entry.svcId()))
+            {
+                continue;
+            }
             final BackendEntry backend = backends.get(entry.backendId());
             table.row(serviceNames.getOrDefault(entry.svcId(), "svc_id " + entry.svcId()),
                 null == entry.client() ? "netns:" + Long.toUnsignedString(entry.netnsCookie()) :

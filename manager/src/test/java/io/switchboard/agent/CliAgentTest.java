@@ -120,6 +120,18 @@ class CliAgentTest
             assertThat(stats.out().lines()).anySatisfy(line -> assertThat(line).matches("ext0\\s+\\d+\\s+tc\\s*"));
             final Run conntrack = cli(node, "get", "conntrack", "--bpffs-dir", bpffs, "--state-dir", state);
             assertThat(conntrack.out()).contains("198.18.0.2:40123", "forward");
+            // a service named after WHAT filters every datapath table; one that names nothing is an error
+            final Run webFlows = cli(node, "get", "conntrack", "default/web", "--bpffs-dir", bpffs, "--state-dir", state);
+            assertThat(webFlows.out()).as(webFlows.err()).contains("198.18.0.2:40123");
+            final Run edgeFlows = cli(node, "get", "conntrack", "default/edge", "--bpffs-dir", bpffs, "--state-dir", state);
+            assertThat(edgeFlows.code()).as(edgeFlows.err()).isZero();
+            assertThat(edgeFlows.out()).doesNotContain("198.18.0.2:40123");
+            final Run webBackends = cli(node, "get", "backends", "default/web", "--bpffs-dir", bpffs, "--state-dir", state);
+            assertThat(webBackends.out().lines().skip(1)).as(webBackends.out()).isNotEmpty()
+                .allSatisfy(line -> assertThat(line).contains("default/web"));
+            final Run unknown = cli(node, "get", "maglev", "99999", "--bpffs-dir", bpffs, "--state-dir", state);
+            assertThat(unknown.code()).isEqualTo(1);
+            assertThat(unknown.err()).contains("no programmed service port has svc_id 99999");
 
             final HttpAnswer scraped = http(node, metrics, "/metrics");
             assertThat(scraped.status()).isEqualTo(200);
