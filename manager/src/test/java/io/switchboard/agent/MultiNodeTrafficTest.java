@@ -78,7 +78,7 @@ class MultiNodeTrafficTest
         final Host node0 = cluster.node(0);
         final Host node1 = cluster.node(1);
         awaitTcp(client, new InetSocketAddress(node0.address4(), 30080), agents);
-        awaitUdpFrontends(agents, 0, 30080, node0.address4(), node0.address6());
+        awaitFrontends(agents, 0, 30080, node0.address4(), node0.address6());
 
         final Set<String> served = new HashSet<>();
         for (int i = 0; i < 20; i++)
@@ -101,7 +101,7 @@ class MultiNodeTrafficTest
 
         awaitFrontend(agents, 1, node1.address4(), 30080, TCP);
         // else a datagram to node1 "is dropped" because node1's stack has no socket there, whatever the datapath does
-        awaitUdpFrontends(agents, 1, 30080, node1.address4(), node1.address6());
+        awaitFrontends(agents, 1, 30080, node1.address4(), node1.address6());
         for (final InetAddress node : List.of(node1.address4(), node1.address6()))
         {
             final InetSocketAddress nodePort = new InetSocketAddress(node, 30080);
@@ -146,8 +146,8 @@ class MultiNodeTrafficTest
         final Host node1Pod = cluster.pod(1, 0);
         awaitFrontend(agents, 1, address("10.96.0.31"), 80, TCP);
         awaitFrontend(agents, 1, address("10.96.0.33"), 80, TCP);
-        awaitUdpFrontends(agents, 0, 80, address("10.96.0.31"));
-        awaitUdpFrontends(agents, 1, 80, address("10.96.0.31"));
+        awaitFrontends(agents, 0, 80, address("10.96.0.31"));
+        awaitFrontends(agents, 1, 80, address("10.96.0.31"));
         awaitViaSocketHooks(agents, 0, node0Pod, "10.96.0.31");
         awaitViaSocketHooks(agents, 0, node0Pod, "10.96.0.33");
 
@@ -479,7 +479,7 @@ class MultiNodeTrafficTest
             pod(cluster, 1, 0, false, "hairpin")).startAll();
         final Host pod = cluster.pod(1, 0);
         awaitFrontend(agents, 1, address("10.96.0.60"), 80, TCP);
-        awaitUdpFrontends(agents, 1, 80, address("10.96.0.60"));
+        awaitFrontends(agents, 1, 80, address("10.96.0.60"));
 
         final HookAnswer tcp = viaSocketHooks(agents, 1, pod, "tcp", "10.96.0.60", 80);
         final HookAnswer udp = viaSocketHooks(agents, 1, pod, "udp", "10.96.0.60", 80);
@@ -515,8 +515,8 @@ class MultiNodeTrafficTest
         final Host client = cluster.client();
         awaitTcp(client, new InetSocketAddress(cluster.node(0).address4(), 30072), agents);
         awaitFrontend(agents, 1, cluster.node(1).address6(), 30072, UDP);
-        awaitUdpFrontends(agents, 0, 30072, cluster.node(0).address4(), cluster.node(0).address6());
-        awaitUdpFrontends(agents, 1, 30072, cluster.node(1).address4());
+        awaitFrontends(agents, 0, 30072, cluster.node(0).address4(), cluster.node(0).address6());
+        awaitFrontends(agents, 1, 30072, cluster.node(1).address4(), cluster.node(1).address6());
 
         for (int i = 0; i < 10; i++)
         {
@@ -1016,16 +1016,16 @@ class MultiNodeTrafficTest
     }
 
     /**
-     * Waits until node {@code node}'s agent has programmed the UDP frontends {@code addresses}:{@code port}. A TCP
-     * answer does not say so: the agent programs a service's ports one after another, and a datagram that
-     * arrives in between meets the node's own stack (no socket: ICMP port unreachable, which an unconnected
-     * client socket never sees), so it looks lost.
+     * Waits until node {@code node} has programmed the TCP and the UDP frontend of each address at {@code port}. An
+     * agent programs a service's ports one after the other, in no fixed order: a request to a port not yet programmed
+     * meets the node's own stack (a refused connection, an unanswered datagram), whatever the datapath would do.
      */
-    private static void awaitUdpFrontends(final ClusterAgents agents, final int node, final int port,
+    private static void awaitFrontends(final ClusterAgents agents, final int node, final int port,
         final InetAddress... addresses)
     {
         for (final InetAddress address : addresses)
         {
+            awaitFrontend(agents, node, address, port, TCP);
             awaitFrontend(agents, node, address, port, UDP);
         }
     }
