@@ -68,6 +68,7 @@ public final class KubernetesSource implements Agent
     /** Why an informer of the current set gave up, or null. */
     private volatile Throwable gaveUp;
     private String gaveUpResource;
+    private final long firstRestartBackoffNs;
     private long restartBackoffNs;
     private long restartAtNs;
     private volatile long restarts;
@@ -101,8 +102,6 @@ public final class KubernetesSource implements Agent
         this.restartBackoffNs = firstRestartBackoffNs;
         this.firstRestartBackoffNs = firstRestartBackoffNs;
     }
-
-    private final long firstRestartBackoffNs;
 
     /** Starts the informers (without waiting for them to list); the first snapshot follows once they have. */
     @Override
