@@ -141,20 +141,22 @@ static __always_inline int sb_backend_get(__u32 id, struct sb_selection *sel)
 	return 1;
 }
 
-/* Maglev: slot 1 + hash % M of the service's live table; 0 = no backend. */
-static __always_inline __u32 sb_maglev_pick(__u32 svc_id, __u32 hash)
+/* Maglev: slot 1 + hash % M of the live half of the service's table; 0 = no backend. */
+static __always_inline __u32 sb_maglev_pick(const struct sb_svc_value *svc, __u32 hash)
 {
 	__u32 slot = SB_MAGLEV_SLOT_SIZE;
 	__u32 *size, *id;
 	void *table;
 
-	table = bpf_map_lookup_elem(&sb_maglev, &svc_id);
+	table = bpf_map_lookup_elem(&sb_maglev, &svc->svc_id);
 	if (!table)
 		return 0;
 	size = bpf_map_lookup_elem(table, &slot);
 	if (!size || *size == 0)
 		return 0;
 	slot = SB_MAGLEV_SLOT_FIRST + hash % *size;
+	if (svc->flags & SB_SVC_F_TABLE_B)
+		slot += *size;
 	id = bpf_map_lookup_elem(table, &slot);
 	return id ? *id : 0;
 }
@@ -227,7 +229,7 @@ static __always_inline int sb_balance(const struct sb_svc_value *svc, const stru
 			sel->via = SB_VIA_AFFINITY;
 			return SB_VERDICT_FORWARD;
 		}
-		if (sb_backend_get(sb_maglev_pick(svc->svc_id, hash), sel)) {
+		if (sb_backend_get(sb_maglev_pick(svc, hash), sel)) {
 			sel->via = SB_VIA_MAGLEV;
 			if (aff_key)
 				sb_affinity_put(aff_key, sel->backend_id, now);

@@ -64,6 +64,7 @@ struct sb_svc_key {
 #define SB_SVC_F_SOURCE_RANGES (1U << 4) /* check the client against sb_source_ranges (LB IPs only) */
 #define SB_SVC_F_NODEPORT      (1U << 5) /* informational: the frontend is node address + nodePort */
 #define SB_SVC_F_LOADBALANCER  (1U << 6) /* informational: the frontend is a LoadBalancer ingress IP */
+#define SB_SVC_F_TABLE_B       (1U << 7) /* the live Maglev table is the second half of the inner map */
 
 /*
  * Service value, 24 bytes.
@@ -113,12 +114,18 @@ struct sb_backend {
 /* ---------------------------------------------------------------------------------------------- */
 
 /*
- * Inner table of one service, an ARRAY of M + 1 u32 created by the agent with BPF_F_INNER_MAP (so M
- * may differ per service: any prime 251..65521):
- *   slot 0        M, the table size
- *   slot 1 + i    backend id of Maglev entry i (0 = empty: never routes)
- * A flow uses slot 1 + (flow hash % M). Because M lives in the table, replacing the outer entry
- * switches size and content in one atomic update (invariant 1).
+ * Inner table of one service, an ARRAY of u32 created by the agent with BPF_F_INNER_MAP (so M may
+ * differ per service: any prime 251..131071):
+ *   slot 0            M, the table size
+ *   slot 1 + i        backend id of entry i of table A (0 = empty: never routes)
+ *   slot 1 + M + i    backend id of entry i of table B, when the map has 2M + 1 slots
+ * A flow uses slot 1 + (flow hash % M) of the half its frontend names: B when SB_SVC_F_TABLE_B is set in
+ * the sb_services value, else A. A change of the endpoints is written into the half no frontend names,
+ * then made live by rewriting the frontends' values, each one atomic update of sb_services (invariant 1):
+ * the outer map is written only when a table is created or M changes, because every update of a
+ * map-in-map waits for an RCU grace period (bpf/README.md, *Why two halves*). A map of M + 1 slots (ABI 3
+ * agents before the halves) has table A only. Because M lives in the table, replacing the outer entry
+ * switches size and content in one atomic update.
  */
 #define SB_MAGLEV_SLOT_SIZE 0
 #define SB_MAGLEV_SLOT_FIRST 1

@@ -25,8 +25,9 @@ import java.util.List;
  * Switchboard programmed the way the agent will do it, with direct {@link DatapathAbi} map writes: per
  * service port its own backend ids, its own Maglev table built by {@link MaglevTableBuilder} into its own
  * inner map, then the outer {@code sb_maglev} entries, then {@code sb_services}, all batched. A change
- * follows DESIGN's double buffering: the new table is diffed against the standby inner map (two
- * generations ago), only changed slots are written, and one outer update makes it live.
+ * follows the agent's double buffering: the new table is diffed against the standby half of the inner map (two
+ * generations ago), only changed slots are written, and one update of the frontend's sb_services value
+ * (SVC_F_TABLE_B) makes it live; the outer map is not written.
  * <p>
  * The headline "switchboard" column uses the agent's {@link io.switchboard.datapath.DatapathProgrammer}
  * ({@link ProgrammerDataplane}); this one shows what the same writes cost without the model in between.
@@ -41,10 +42,10 @@ final class SwitchboardDataplane implements DataplaneUnderTest
     private BpfLink xdp;
     private ServiceSet set;
     private long loadNanos;
-    // The changed (last) service: its backends, live and standby tables.
+    // The changed (last) service: its backends, its inner table and which half is live.
     private final List<Backend> lastBackends = new ArrayList<>();
     private BpfMap live;
-    private BpfMap standby;
+    private boolean liveB;
     private int[] liveSlots;
     private int[] standbySlots;
     private int nextBackendId;
@@ -52,8 +53,9 @@ final class SwitchboardDataplane implements DataplaneUnderTest
     private MemorySegment diffValues;
     private MemorySegment oneKey;
     private MemorySegment oneBackend;
-    private MemorySegment outerKey;
-    private MemorySegment outerValue;
+    private MemorySegment lastServiceKey;
+    private MemorySegment lastServiceValue;
+    private int tableSize;
 
     SwitchboardDataplane(final LabNetwork network, final int pods)
     {
@@ -73,7 +75,7 @@ final class SwitchboardDataplane implements DataplaneUnderTest
         return "direct DatapathAbi map writes from this harness (the reference the programmer is compared with): " +
             "Maglev build + one inner map per service + batched sb_backends/sb_maglev/sb_services; object load " +
             "and attach (" + loadNanos / 1_000_000 + " ms) not included; change = table diff against the " +
-            "standby inner map + outer swap";
+            "standby half + the frontend's sb_services value names it (no outer write)";
     }
 
     long loadNanos()
@@ -165,8 +167,12 @@ final class SwitchboardDataplane implements DataplaneUnderTest
         diffValues = maps.arena.allocate(ValueLayout.JAVA_INT, tableSize);
         oneKey = maps.arena.allocate(ValueLayout.JAVA_INT);
         oneBackend = maps.arena.allocate(SwitchboardMaps.BACKEND_SIZE);
-        outerKey = maps.arena.allocate(ValueLayout.JAVA_INT);
-        outerValue = maps.arena.allocate(ValueLayout.JAVA_INT);
+        lastServiceKey = maps.arena.allocate(SwitchboardMaps.SVC_KEY_SIZE);
+        lastServiceValue = maps.arena.allocate(SwitchboardMaps.SVC_VALUE_SIZE);
+        SwitchboardMaps.putServiceKey(lastServiceKey, 0, ip(services.clusterIp(services.lastIndex())),
+            ServiceSet.SERVICE_PORT);
+        this.tableSize = tableSize;
+        standbySlots = liveSlots;
         return elapsed;
     }
 
@@ -208,26 +214,17 @@ final class SwitchboardDataplane implements DataplaneUnderTest
         lastBackends.set(0, new Backend(newId, ip, incoming.port(), 1));
         final int[] next = new int[liveSlots.length];
         builder.populate(lastBackends, next);
-        if (standby == null)
+        final int changed = MaglevTableDiff.diff(standbySlots, next, diffKeys, diffValues);
+        final int first = DatapathAbi.MAGLEV_SLOT_FIRST + (liveB ? 0 : next.length);
+        for (int i = 0; i < changed; i++)
         {
-            standby = maps.createTable("sb_mg_standby", next);
+            diffKeys.setAtIndex(ValueLayout.JAVA_INT, i, diffKeys.getAtIndex(ValueLayout.JAVA_INT, i) + first);
         }
-        else
-        {
-            final int changed = MaglevTableDiff.diff(standbySlots, next, diffKeys, diffValues);
-            for (int i = 0; i < changed; i++)
-            {
-                diffKeys.setAtIndex(ValueLayout.JAVA_INT, i,
-                    diffKeys.getAtIndex(ValueLayout.JAVA_INT, i) + DatapathAbi.MAGLEV_SLOT_FIRST);
-            }
-            standby.updateBatch(diffKeys, diffValues, changed, BpfMap.BPF_ANY);
-        }
-        outerKey.set(ValueLayout.JAVA_INT, 0, svcId);
-        outerValue.set(ValueLayout.JAVA_INT, 0, standby.fd());
-        maps.maglev.update(outerKey, outerValue, BpfMap.BPF_ANY);
-        final BpfMap wasLive = live;
-        live = standby;
-        standby = wasLive;
+        live.updateBatch(diffKeys, diffValues, changed, BpfMap.BPF_ANY);
+        liveB = !liveB;
+        SwitchboardMaps.putServiceValue(lastServiceValue, 0, svcId,
+            DatapathAbi.SVC_F_ANY_ENDPOINTS | (liveB ? DatapathAbi.SVC_F_TABLE_B : 0), lastBackends.size(), tableSize);
+        maps.services.update(lastServiceKey, lastServiceValue, BpfMap.BPF_ANY);
         standbySlots = liveSlots;
         liveSlots = next;
 
@@ -255,12 +252,9 @@ final class SwitchboardDataplane implements DataplaneUnderTest
         {
             xdp.close();
         }
-        for (final BpfMap table : new BpfMap[] {live, standby})
+        if (live != null)
         {
-            if (table != null)
-            {
-                table.close();
-            }
+            live.close();
         }
         if (maps != null)
         {

@@ -112,23 +112,23 @@ final class SwitchboardMaps implements AutoCloseable
         value.set(ValueLayout.JAVA_BYTE, BACKEND_FLAGS, (byte)DatapathAbi.BACKEND_F_LOCAL);
     }
 
-    /** A new inner Maglev map holding {@code slots} (slot 0 = M), written with one batch. */
+    /** A new inner Maglev map of both halves holding {@code slots} (slot 0 = M, then A, then B), one batch. */
     BpfMap createTable(final String name, final int[] slots)
     {
-        final BpfMap table = BpfMap.create(name, DatapathAbi.MAGLEV_TABLE_SPEC, slots.length + 1,
-            BpfMap.BPF_F_INNER_MAP);
+        final int m = slots.length;
+        final BpfMap table = BpfMap.create(name, DatapathAbi.MAGLEV_TABLE_SPEC, 2 * m + 1, BpfMap.BPF_F_INNER_MAP);
         try (Arena scratch = Arena.ofConfined())
         {
-            final MemorySegment keys = scratch.allocate(ValueLayout.JAVA_INT, slots.length + 1L);
-            final MemorySegment values = scratch.allocate(ValueLayout.JAVA_INT, slots.length + 1L);
-            values.setAtIndex(ValueLayout.JAVA_INT, DatapathAbi.MAGLEV_SLOT_SIZE, slots.length);
-            for (int i = 0; i <= slots.length; i++)
+            final MemorySegment keys = scratch.allocate(ValueLayout.JAVA_INT, 2L * m + 1);
+            final MemorySegment values = scratch.allocate(ValueLayout.JAVA_INT, 2L * m + 1);
+            values.setAtIndex(ValueLayout.JAVA_INT, DatapathAbi.MAGLEV_SLOT_SIZE, m);
+            for (int i = 0; i <= 2 * m; i++)
             {
                 keys.setAtIndex(ValueLayout.JAVA_INT, i, i);
             }
-            MemorySegment.copy(slots, 0, values, ValueLayout.JAVA_INT,
-                4L * DatapathAbi.MAGLEV_SLOT_FIRST, slots.length);
-            table.updateBatch(keys, values, slots.length + 1, BpfMap.BPF_ANY);
+            MemorySegment.copy(slots, 0, values, ValueLayout.JAVA_INT, 4L * DatapathAbi.MAGLEV_SLOT_FIRST, m);
+            MemorySegment.copy(slots, 0, values, ValueLayout.JAVA_INT, 4L * (DatapathAbi.MAGLEV_SLOT_FIRST + m), m);
+            table.updateBatch(keys, values, 2 * m + 1, BpfMap.BPF_ANY);
         }
         catch (final RuntimeException ex)
         {

@@ -16,7 +16,9 @@ import java.util.Map;
  * @param programmedServicePorts service ports in the dataplane
  * @param lastSyncDurationNs     how long the last programming cycle took
  * @param lastUpdateLatencyNs    from the intended send time of the last update applied to its programming
- * @param servicePorts           for each svc_id, the service port it serves (metric labels)
+ * @param servicePorts           for each svc_id, the service port it serves (metric labels): a read-only view of a
+ *                               concurrent map the agent updates per changed service port, not a copy (a copy
+ *                               per programming cycle would cost what the cluster holds, not what changed)
  * @param healthChecks           the health check nodePorts to answer on
  */
 public record AgentStatus(
@@ -33,10 +35,10 @@ public record AgentStatus(
     /** Before the first sync. */
     public static final AgentStatus STARTING = new AgentStatus(false, null, 0, 0, 0, 0, 0, Map.of(), List.of());
 
-    /** Copies the collections. */
+    /** Copies the health checks; the service ports stay the view given. */
     public AgentStatus
     {
-        servicePorts = Map.copyOf(servicePorts);
+        servicePorts = java.util.Objects.requireNonNull(servicePorts, "servicePorts");
         healthChecks = List.copyOf(healthChecks);
     }
 

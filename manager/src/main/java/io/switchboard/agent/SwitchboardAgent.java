@@ -38,6 +38,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -97,7 +98,19 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private Instant lastUpdated;
     private UpdateLatencyRecorder latencyRecorder;
     /** Intended send times of the updates applied in this cycle; one poll reads at most FRAGMENT_LIMIT. */
-    private final long[] cycleIntendedSendTimesNs = new long[ControlPlaneConfiguration.FRAGMENT_LIMIT];
+    /** Intended send times of the updates applied to the model and not yet programmed (several polls while held). */
+    private final long[] cycleIntendedSendTimesNs = new long[HELD_UPDATES_MAX];
+    /** How often a streaming snapshot is programmed: bounds what it holds back, and batches its tables. */
+    private static final long SNAPSHOT_FLUSH_NS = 200_000_000L;
+    /** svc_id → labels for /metrics, kept per change; the HTTP threads read it without locks. */
+    private final ConcurrentHashMap<Integer, AgentStatus.ServicePortLabels> statusServicePorts =
+        new ConcurrentHashMap<>();
+    private final Map<Integer, AgentStatus.ServicePortLabels> statusServicePortsView =
+        java.util.Collections.unmodifiableMap(statusServicePorts);
+    private final Map<ServicePortKey, int[]> statusSvcIds = new HashMap<>();
+    private final Map<ServicePortKey, AgentStatus.HealthCheck> statusHealthChecks = new HashMap<>();
+    private static final int HELD_UPDATES_MAX = 16_384;
+    private long lastFlushNs = System.nanoTime();
     private int cycleUpdates;
 
     /**
@@ -223,6 +236,14 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     public int doWork()
     {
         int work = null == adapter ? 0 : adapter.poll();
+        // while a source's snapshot streams in, changes are programmed every SNAPSHOT_FLUSH_NS, not every
+        // cycle: new tables then reach sb_maglev in a few large batches (one RCU grace period each)
+        final boolean holding = !snapshots.isEmpty() && System.nanoTime() - lastFlushNs < SNAPSHOT_FLUSH_NS
+            && cycleUpdates <= HELD_UPDATES_MAX - ControlPlaneConfiguration.FRAGMENT_LIMIT;
+        if (holding)
+        {
+            return work;
+        }
         final int flushed = flush();
         work += flushed + publishZone();
         if (cycleUpdates > 0)
@@ -274,34 +295,53 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
 
     private void publishStatus()
     {
-        final Map<Integer, AgentStatus.ServicePortLabels> servicePorts = new HashMap<>();
-        for (final ServicePortKey key : programmer.programmedPorts())
-        {
-            final String port = (key.portName().isEmpty() ? "" : key.portName() + "/") + key.protocol();
-            final AgentStatus.ServicePortLabels labels = new AgentStatus.ServicePortLabels(
-                key.service().namespace(), key.service().name(), port);
-            for (final DatapathProgrammer.FrontendValue value : programmer.frontends(key).values())
-            {
-                servicePorts.put(value.svcId(), labels);
-            }
-        }
         final Map<Integer, AgentStatus.HealthCheck> healthChecks = new TreeMap<>();
-        for (final ServicePortState state : model.states())
+        for (final AgentStatus.HealthCheck check : statusHealthChecks.values())
         {
-            if (state.healthCheckNodePort() > 0)
-            {
-                final int local = state.localReadyEndpoints().values().stream().mapToInt(Integer::intValue).max()
-                    .orElse(0);
-                healthChecks.merge(state.healthCheckNodePort(), new AgentStatus.HealthCheck(
-                    state.healthCheckNodePort(), state.key().service().namespace(), state.key().service().name(),
-                    local), (a, b) -> a.localEndpoints() >= b.localEndpoints() ? a : b);
-            }
+            healthChecks.merge(check.nodePort(), check, (a, b) -> a.localEndpoints() >= b.localEndpoints() ? a : b);
         }
         statusApplied = null == adapter ? 0 : adapter.applied();
         statusRejected = null == adapter ? 0 : adapter.rejected();
+        // the service-port labels are the live map the agent keeps per change: nothing here grows with the cluster
+        // but the health checks (Local-policy LoadBalancers only)
         status = new AgentStatus(synced, lastUpdated, statusApplied, statusRejected,
-            programmer.programmedPorts().size(), lastSyncDurationNs, lastUpdateLatencyNs, servicePorts,
+            programmer.programmedCount(), lastSyncDurationNs, lastUpdateLatencyNs, statusServicePortsView,
             List.copyOf(healthChecks.values()));
+    }
+
+    /** Keeps the status maps of one service port current: its svc_ids' labels and its health check. */
+    private void updateStatus(final ServicePortKey key, final ServicePortState state)
+    {
+        final int[] previous = statusSvcIds.remove(key);
+        if (null != previous)
+        {
+            for (final int svcId : previous)
+            {
+                statusServicePorts.remove(svcId);
+            }
+        }
+        statusHealthChecks.remove(key);
+        if (null == state)
+        {
+            return;
+        }
+        final String port = (key.portName().isEmpty() ? "" : key.portName() + "/") + key.protocol();
+        final AgentStatus.ServicePortLabels labels = new AgentStatus.ServicePortLabels(
+            key.service().namespace(), key.service().name(), port);
+        final int[] svcIds = programmer.frontends(key).values().stream()
+            .mapToInt(DatapathProgrammer.FrontendValue::svcId).distinct().toArray();
+        for (final int svcId : svcIds)
+        {
+            statusServicePorts.put(svcId, labels);
+        }
+        statusSvcIds.put(key, svcIds);
+        if (state.healthCheckNodePort() > 0)
+        {
+            final int local = state.localReadyEndpoints().values().stream().mapToInt(Integer::intValue).max()
+                .orElse(0);
+            statusHealthChecks.put(key, new AgentStatus.HealthCheck(state.healthCheckNodePort(),
+                key.service().namespace(), key.service().name(), local));
+        }
     }
 
     /** Programs every service port changed since the last cycle; returns how many. */
@@ -312,18 +352,30 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             return 0;
         }
         final long startNs = System.nanoTime();
+        lastFlushNs = startNs;
         final int count = pending.size();
-        for (final ServicePortKey key : pending)
+        // one batch: tables created or removed together cost one map-in-map grace period, not one each
+        programmer.begin();
+        try
         {
-            final ServicePortState state = model.state(key);
-            if (null == state)
+            for (final ServicePortKey key : pending)
             {
-                programmer.remove(key);
-                continue;
+                final ServicePortState state = model.state(key);
+                if (null == state)
+                {
+                    programmer.remove(key);
+                    updateStatus(key, null);
+                    continue;
+                }
+                final ServiceDefinition service = model.service(key.service());
+                programmer.apply(state, service.internalPolicyLocal(), service.externalPolicyLocal());
+                updateStatus(key, state);
+                attachPodInterfaces(state);
             }
-            final ServiceDefinition service = model.service(key.service());
-            programmer.apply(state, service.internalPolicyLocal(), service.externalPolicyLocal());
-            attachPodInterfaces(state);
+        }
+        finally
+        {
+            programmer.commit();
         }
         pending.clear();
         appliedCycles++;

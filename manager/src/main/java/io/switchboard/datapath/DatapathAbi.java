@@ -59,6 +59,8 @@ public final class DatapathAbi
     public static final int SVC_F_SOURCE_RANGES = 1 << 4;
     public static final int SVC_F_NODEPORT = 1 << 5;
     public static final int SVC_F_LOADBALANCER = 1 << 6;
+    /** The live Maglev table is the second half of the inner map (slots 1 + M ..); not shown as a flag. */
+    public static final int SVC_F_TABLE_B = 1 << 7;
     /** {@code sb_backend.flags}. */
     public static final int BACKEND_F_LOCAL = 1;
     /** {@code sb_ct_key.dir}. */

@@ -1,5 +1,6 @@
 package io.switchboard.datapath;
 
+import io.switchboard.bpf.BpfException;
 import io.switchboard.bpf.BpfMap;
 import io.switchboard.maglev.Backend;
 import io.switchboard.maglev.MaglevTableBuilder;
@@ -51,9 +52,11 @@ import static io.switchboard.datapath.DatapathAbi.offset;
  * <p>
  * Each service port gets one <em>table</em> per (traffic scope, IP family) — an svc_id with its own
  * backend ids and Maglev table — and one {@code sb_services} entry per frontend. A table's Maglev
- * slots live in an inner map that packets read through {@code sb_maglev[svc_id]}; a new table is
- * written into the standby inner map (diffed against what that map holds) and made live by one outer
- * update (invariant 1). Backend ids are per table, so removing an endpoint from a service deletes its
+ * slots live in an inner map that packets read through {@code sb_maglev[svc_id]}, in two halves: a change is
+ * written into the half no frontend names (diffed against what that half holds) and made live by rewriting
+ * each frontend's value, one atomic update of {@code sb_services} each (invariant 1). The outer map is written
+ * only when a table is created or its size changes: every map-in-map update waits for an RCU grace period,
+ * ~17 ms on the test machine, which per change would set the update latency (bench/README.md). Backend ids are per table, so removing an endpoint from a service deletes its
  * id: conntrack and affinity entries naming it stop routing at once (the datapath checks sb_backends) and age
  * out; ids go round 2^31 values before one is reused, so such an entry never comes to name another backend.
  */
@@ -61,6 +64,8 @@ public final class DatapathProgrammer implements AutoCloseable
 {
     /** How long a removed backend stays readable for packets that read the previous table (RCU). */
     private static final long DEFERRED_DELETE_NS = 1_000_000L;
+    /** New inner tables held open at most before their outer updates are written (descriptors). */
+    private static final int OUTER_BATCH = 256;
 
     /** What one programmed table is. */
     public record TableKey(ServicePortKey port, TrafficScope scope, IpFamily family)
@@ -99,6 +104,8 @@ public final class DatapathProgrammer implements AutoCloseable
         private long tableSwitches;
         private long deletions;
         private long standbySlots;
+        private long outerUpdates;
+        private long outerBatches;
 
         public long serviceEntries()
         {
@@ -131,6 +138,18 @@ public final class DatapathProgrammer implements AutoCloseable
             return standbySlots;
         }
 
+        /** Updates and deletes of {@code sb_maglev} itself (a table created, resized or removed). */
+        public long outerUpdates()
+        {
+            return outerUpdates;
+        }
+
+        /** Syscalls that wrote or deleted {@code sb_maglev} entries: each waits for one RCU grace period (6.7 on). */
+        public long outerBatches()
+        {
+            return outerBatches;
+        }
+
         /** Every element written or deleted. */
         public long total()
         {
@@ -143,11 +162,20 @@ public final class DatapathProgrammer implements AutoCloseable
         final int svcId;
         Map<EndpointKey, Integer> backendIds = new HashMap<>();
         Map<Integer, Boolean> backendLocal = new HashMap<>();
+        /** Slots of the live half. */
         int[] live;
-        /** Kernel id of the live inner table; only sb_maglev holds it, no descriptor is kept. */
+        /** Kernel id of the inner table; only sb_maglev holds it, no descriptor is kept. */
         int liveId;
-        /** Content of the standby table pinned at tables/<svc_id>, or null when there is none. */
+        /** Whether sb_maglev holds an inner table for this svc_id. */
+        boolean inOuter;
+        /** Whether the inner table has both halves (2M + 1 slots); one left by an ABI 3 agent before them does not. */
+        boolean halves;
+        /** Whether half B is live (frontends carry SVC_F_TABLE_B). */
+        boolean liveB;
+        /** Content of the other half, or null when unknown. */
         int[] standby;
+        /** Packets that read the other half before it stopped being live have finished by then. */
+        long standbyFreeNs;
         int generation;
         int backendCount;
         boolean removed;
@@ -188,6 +216,20 @@ public final class DatapathProgrammer implements AutoCloseable
     private final Map<ServicePortKey, Programmed> programmed = new HashMap<>();
     private final ArrayDeque<DeferredDelete> deferredDeletes = new ArrayDeque<>();
     private final ArrayDeque<CatchUp> catchUps = new ArrayDeque<>();
+    /** Nesting of {@link #begin()}; map-in-map writes wait for {@link #commit()} while it is above 0. */
+    private int batchDepth;
+    /** New inner tables (held open) by svc_id, waiting for their outer update, in the order they were made. */
+    private final Map<Integer, BpfMap> pendingInserts = new LinkedHashMap<>();
+    /** Frontend values that name a table in pendingInserts: written after it is live. */
+    private final Map<FrontendKey, FrontendValue> pendingFrontends = new LinkedHashMap<>();
+    /** Tables to remove from sb_maglev once no frontend names them. */
+    private final List<Table> pendingRemovals = new ArrayList<>();
+    /** Backends that stopped being named in this batch: due a grace after the commit that made that true. */
+    private final List<Integer> retiring = new ArrayList<>();
+    /** Tables whose frontends move to the other half in this batch. */
+    private final List<Table> flipped = new ArrayList<>();
+    private MemorySegment outerKeys = MemorySegment.NULL;
+    private MemorySegment outerValues = MemorySegment.NULL;
     private final WriteCounters writes = new WriteCounters();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment svcKey = arena.allocate(SVC_KEY);
@@ -300,6 +342,128 @@ public final class DatapathProgrammer implements AutoCloseable
     }
 
     /**
+     * Starts a batch: until the matching {@link #commit()}, tables are created, resized and removed in
+     * {@code sb_maglev} together, so that a kernel that waits for one RCU grace period per map-in-map batch (6.7 on)
+     * waits once per {@value #OUTER_BATCH} tables instead of once per table. Frontends that name a new table are
+     * written after it is live; removed tables leave sb_maglev after no frontend names them. Calls outside a batch
+     * commit by themselves.
+     */
+    public void begin()
+    {
+        batchDepth++;
+    }
+
+    /** Ends a batch: writes what {@link #begin()} held back, in the order that keeps every frontend's table live. */
+    public void commit()
+    {
+        if (batchDepth > 0 && --batchDepth > 0)
+        {
+            return;
+        }
+        insertPendingTables();
+        removePendingTables();
+        final long nowNs = System.nanoTime();
+        final long due = nowNs + DEFERRED_DELETE_NS;
+        for (final Table table : flipped)
+        {
+            table.standbyFreeNs = due;
+            // once no packet can still be reading it, bring the now standby half up to the live one, so the next
+            // change writes exactly the slots it changes (and an agent of the previous release, which reads
+            // half A only, finds the live table there after a rollback)
+            catchUps.addLast(new CatchUp(due, table, table.generation));
+        }
+        flipped.clear();
+        for (final int id : retiring)
+        {
+            deferredDeletes.addLast(new DeferredDelete(due, id));
+        }
+        retiring.clear();
+    }
+
+    private MemorySegment outerKeys(final int count)
+    {
+        if (outerKeys.byteSize() < 4L * count)
+        {
+            outerKeys = arena.allocate(ValueLayout.JAVA_INT, Math.max(count, OUTER_BATCH));
+            outerValues = arena.allocate(ValueLayout.JAVA_INT, Math.max(count, OUTER_BATCH));
+        }
+        return outerKeys;
+    }
+
+    /** One outer batch for the held tables, then the frontends that name them. */
+    private void insertPendingTables()
+    {
+        if (pendingInserts.isEmpty())
+        {
+            return;
+        }
+        final MemorySegment keys = outerKeys(pendingInserts.size());
+        int count = 0;
+        for (final Map.Entry<Integer, BpfMap> entry : pendingInserts.entrySet())
+        {
+            keys.setAtIndex(ValueLayout.JAVA_INT, count, entry.getKey());
+            outerValues.setAtIndex(ValueLayout.JAVA_INT, count, entry.getValue().fd());
+            count++;
+        }
+        try
+        {
+            // one atomic update per table makes it live (invariant 1); the kernel waits for a grace period
+            maps.maglev().updateBatch(keys, outerValues, count, BpfMap.BPF_ANY);
+            writes.outerUpdates += count;
+            writes.outerBatches++;
+            writes.tableSwitches += count;
+        }
+        finally
+        {
+            pendingInserts.values().forEach(BpfMap::close); // sb_maglev holds them now
+            pendingInserts.clear();
+        }
+        for (final Map.Entry<FrontendKey, FrontendValue> entry : pendingFrontends.entrySet())
+        {
+            writeFrontendNow(entry.getKey(), entry.getValue());
+        }
+        pendingFrontends.clear();
+    }
+
+    private void removePendingTables()
+    {
+        if (pendingRemovals.isEmpty())
+        {
+            return;
+        }
+        final MemorySegment keys = outerKeys(pendingRemovals.size());
+        int count = 0;
+        for (final Table table : pendingRemovals)
+        {
+            if (table.inOuter)
+            {
+                keys.setAtIndex(ValueLayout.JAVA_INT, count++, table.svcId);
+            }
+        }
+        try
+        {
+            maps.maglev().deleteBatch(keys, count);
+        }
+        catch (final BpfException ex)
+        {
+            // one already gone (ENOENT ends a batch): the rest one by one
+            for (int i = 0; i < count; i++)
+            {
+                u32Key.set(ValueLayout.JAVA_INT, 0, keys.getAtIndex(ValueLayout.JAVA_INT, i));
+                maps.maglev().delete(u32Key);
+            }
+        }
+        writes.deletions += count;
+        writes.outerUpdates += count;
+        writes.outerBatches++;
+        for (final Table table : pendingRemovals)
+        {
+            svcIds.free(table.svcId); // only now: a new table must not take the id of one still in sb_maglev
+        }
+        pendingRemovals.clear();
+    }
+
+    /**
      * Programs one service port as {@code state} resolves it; only entries that differ from what is
      * programmed are written.
      *
@@ -307,6 +471,19 @@ public final class DatapathProgrammer implements AutoCloseable
      * @param externalLocal whether externalTrafficPolicy is Local (flags the external tables)
      */
     public void apply(final ServicePortState state, final boolean internalLocal, final boolean externalLocal)
+    {
+        begin();
+        try
+        {
+            applyInBatch(state, internalLocal, externalLocal);
+        }
+        finally
+        {
+            commit();
+        }
+    }
+
+    private void applyInBatch(final ServicePortState state, final boolean internalLocal, final boolean externalLocal)
     {
         final ServicePortKey key = state.key();
         final Programmed current = programmed.computeIfAbsent(key, k -> new Programmed());
@@ -427,7 +604,8 @@ public final class DatapathProgrammer implements AutoCloseable
             final Table table = tables.get(entry.getValue());
             final int backendCount = desiredEndpoints.get(entry.getValue()).isEmpty() ? 0 : table.backendCount;
             final FrontendValue value = new FrontendValue(table.svcId,
-                desiredFlags.get(entry.getValue()) | frontendFlags.get(entry.getKey()),
+                desiredFlags.get(entry.getValue()) | frontendFlags.get(entry.getKey())
+                    | (table.liveB ? DatapathAbi.SVC_F_TABLE_B : 0),
                 affinityTimeoutSeconds, backendCount, null == table.live ? 0 : table.live.length,
                 table.generation);
             FrontendValue previous = current.frontends.get(entry.getKey());
@@ -445,6 +623,19 @@ public final class DatapathProgrammer implements AutoCloseable
 
     /** Removes every entry of a service port. */
     public void remove(final ServicePortKey key)
+    {
+        begin();
+        try
+        {
+            removeInBatch(key);
+        }
+        finally
+        {
+            commit();
+        }
+    }
+
+    private void removeInBatch(final ServicePortKey key)
     {
         final Programmed current = programmed.remove(key);
         if (null == current)
@@ -467,6 +658,12 @@ public final class DatapathProgrammer implements AutoCloseable
         {
             removeTable(table);
         }
+    }
+
+    /** How many service ports are programmed now. */
+    public int programmedCount()
+    {
+        return programmed.size();
     }
 
     /** The service ports programmed now. */
@@ -579,140 +776,164 @@ public final class DatapathProgrammer implements AutoCloseable
             writeTable(table, slots);
         }
         table.backendCount = maglevBackends.size();
-        final long due = System.nanoTime() + DEFERRED_DELETE_NS;
-        for (final int id : removed.values())
-        {
-            deferredDeletes.addLast(new DeferredDelete(due, id));
-        }
+        retiring.addAll(removed.values());
     }
 
     private void writeTable(final Table table, final int[] slots)
     {
         final int size = slots.length;
-        ensureSlotScratch(size + 1);
-        final boolean fromStandby = null != table.standby && table.standby.length == size;
-        final BpfMap target;
-        int count = 0;
-        if (fromStandby)
+        ensureSlotScratch(2 * size + 1);
+        if (table.halves && null != table.live && table.live.length == size && 0 != table.liveId)
         {
-            target = BpfMap.openPinned(standbyPin(table), DatapathAbi.MAGLEV_TABLE_SPEC);
-            for (int i = 0; i < size; i++)
-            {
-                if (table.standby[i] != slots[i])
-                {
-                    slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
-                    slotValues.setAtIndex(ValueLayout.JAVA_INT, count, slots[i]);
-                    count++;
-                }
-            }
+            writeStandbyHalf(table, slots);
         }
         else
         {
-            dropStandby(table);
-            target = newInnerTable(table, size);
-            count = 1;
-            for (int i = 0; i < size; i++)
+            replaceInnerTable(table, slots);
+        }
+        table.generation++;
+    }
+
+    /**
+     * The common change: the other half gets the slots that differ from what it holds; the frontends' rewrite
+     * that follows ({@link #writeFrontends}) makes it live. No outer update, so no grace period to wait for.
+     */
+    private void writeStandbyHalf(final Table table, final int[] slots)
+    {
+        final int size = slots.length;
+        // a packet that read a frontend before the previous flip may still read this half: let it finish
+        if (Long.MAX_VALUE == table.standbyFreeNs)
+        {
+            table.standbyFreeNs = System.nanoTime() + DEFERRED_DELETE_NS; // flipped earlier in this batch
+        }
+        while (System.nanoTime() - table.standbyFreeNs < 0)
+        {
+            Thread.onSpinWait();
+        }
+        final int first = DatapathAbi.MAGLEV_SLOT_FIRST + (table.liveB ? 0 : size);
+        int count = 0;
+        for (int i = 0; i < size; i++)
+        {
+            if (null == table.standby || table.standby[i] != slots[i])
             {
-                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, first + i);
                 slotValues.setAtIndex(ValueLayout.JAVA_INT, count, slots[i]);
                 count++;
             }
         }
-        try (target)
+        if (count > 0)
         {
-            target.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
-            writes.maglevSlots += count;
-            // the old live table must outlive the switch to become the standby: hold it first
-            final BpfMap previousLive = null != table.live && table.live.length == size && 0 != table.liveId ?
-                BpfMap.openById(table.liveId, DatapathAbi.MAGLEV_TABLE_SPEC) : null;
-            try
+            try (BpfMap inner = BpfMap.openById(table.liveId, DatapathAbi.MAGLEV_TABLE_SPEC))
             {
-                // one atomic update makes the new table live (invariant 1)
-                u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
-                u32Value.set(ValueLayout.JAVA_INT, 0, target.fd());
-                maps.maglev().update(u32Key, u32Value, BpfMap.BPF_ANY);
-                writes.tableSwitches++;
-                if (fromStandby)
-                {
-                    unpin(standbyPin(table)); // live now: sb_maglev holds it
-                }
-                final int[] previousSlots = table.live;
-                table.liveId = target.info().id();
-                table.live = slots;
-                table.standby = null;
-                if (null != previousLive)
-                {
-                    previousLive.pin(standbyPin(table));
-                    table.standby = previousSlots;
-                }
-            }
-            finally
-            {
-                if (null != previousLive)
-                {
-                    previousLive.close();
-                }
+                inner.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
             }
         }
-        table.generation++;
-        // once no packet can still be reading it, bring the standby up to the live table, so the next
-        // change writes exactly the slots it changes
-        catchUps.addLast(new CatchUp(System.nanoTime() + DEFERRED_DELETE_NS, table, table.generation));
+        writes.maglevSlots += count;
+        writes.tableSwitches++;
+        table.standby = table.live;
+        table.live = slots;
+        table.liveB = !table.liveB;
+        table.standbyFreeNs = Long.MAX_VALUE; // until commit() stamps the flip
+        flipped.add(table);
     }
 
-    /** A new inner table of M + 1 slots with M in slot 0; the slot scratch holds that first entry. */
-    private BpfMap newInnerTable(final Table table, final int size)
+    /**
+     * A new table or a new size: a new inner table with both halves equal, made live by one outer update, batched
+     * with the other tables of the batch ({@link #commit()}).
+     */
+    private void replaceInnerTable(final Table table, final int[] slots)
     {
-        final BpfMap created = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, size + 1,
+        final int size = slots.length;
+        if (pendingInserts.size() >= OUTER_BATCH)
+        {
+            insertPendingTables(); // bounds the descriptors held open
+        }
+        final BpfMap created = BpfMap.create("sb_mglv_" + table.svcId, DatapathAbi.MAGLEV_TABLE_SPEC, 2 * size + 1,
             BpfMap.BPF_F_INNER_MAP);
-        slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
-        slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
-        return created;
+        try
+        {
+            slotKeys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+            slotValues.setAtIndex(ValueLayout.JAVA_INT, 0, size);
+            int count = 1;
+            for (int i = 0; i < size; i++)
+            {
+                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                slotValues.setAtIndex(ValueLayout.JAVA_INT, count++, slots[i]);
+                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + size + i);
+                slotValues.setAtIndex(ValueLayout.JAVA_INT, count++, slots[i]);
+            }
+            created.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
+            writes.maglevSlots += count;
+            table.liveId = created.info().id();
+        }
+        catch (final RuntimeException ex)
+        {
+            created.close();
+            throw ex;
+        }
+        final BpfMap replaced = pendingInserts.put(table.svcId, created);
+        if (null != replaced)
+        {
+            replaced.close();
+        }
+        table.inOuter = true; // from the commit on; frontends naming it wait for that
+        table.halves = true;
+        table.live = slots;
+        table.standby = slots;
+        // frontends may still name half B until they are rewritten: it holds the same slots, and the next
+        // change waits a grace after the commit before writing it
+        table.liveB = false;
+        table.standbyFreeNs = Long.MAX_VALUE;
+        flipped.add(table);
     }
 
     private void catchUpStandby(final Table table)
     {
-        final int size = table.live.length;
-        ensureSlotScratch(size + 1);
-        int count = 0;
-        final boolean fresh = null == table.standby;
-        try (BpfMap standby = fresh ? newInnerTable(table, size) :
-            BpfMap.openPinned(standbyPin(table), DatapathAbi.MAGLEV_TABLE_SPEC))
+        if (!table.halves || null == table.live || 0 == table.liveId)
         {
-            count = fresh ? 1 : 0;
-            for (int i = 0; i < size; i++)
+            return;
+        }
+        final int size = table.live.length;
+        ensureSlotScratch(size);
+        final int first = DatapathAbi.MAGLEV_SLOT_FIRST + (table.liveB ? 0 : size);
+        int count = 0;
+        for (int i = 0; i < size; i++)
+        {
+            if (null == table.standby || table.standby[i] != table.live[i])
             {
-                if (fresh || table.standby[i] != table.live[i])
-                {
-                    slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, DatapathAbi.MAGLEV_SLOT_FIRST + i);
-                    slotValues.setAtIndex(ValueLayout.JAVA_INT, count, table.live[i]);
-                    count++;
-                }
+                slotKeys.setAtIndex(ValueLayout.JAVA_INT, count, first + i);
+                slotValues.setAtIndex(ValueLayout.JAVA_INT, count, table.live[i]);
+                count++;
             }
-            standby.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
-            if (fresh)
+        }
+        if (count > 0)
+        {
+            try (BpfMap inner = BpfMap.openById(table.liveId, DatapathAbi.MAGLEV_TABLE_SPEC))
             {
-                unpin(standbyPin(table)); // a previous agent's standby, if it left one
-                standby.pin(standbyPin(table));
+                inner.updateBatch(slotKeys, slotValues, count, BpfMap.BPF_ANY);
             }
         }
         writes.standbySlots += count;
-        table.standby = table.live.clone();
+        table.standby = table.live; // slot arrays are replaced, never changed in place
     }
 
     /**
-     * Standby tables are pinned, not held by descriptors: a node with tens of thousands of service
-     * ports would otherwise run out of file descriptors, and a pin survives an agent restart.
+     * Agents before the two halves pinned a standby table per service at {@code tables/<svc_id>}; this one keeps
+     * none. Their pins are removed on adoption, which frees their memory.
      */
-    private Path standbyPin(final Table table)
+    private void removeLegacyStandbyPins()
     {
-        return tablePins.resolve(Integer.toString(table.svcId));
-    }
-
-    private void dropStandby(final Table table)
-    {
-        unpin(standbyPin(table));
-        table.standby = null;
+        try (var pins = Files.list(tablePins))
+        {
+            for (final Path pin : (Iterable<Path>)pins::iterator)
+            {
+                unpin(pin);
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("listing " + tablePins, ex);
+        }
     }
 
     private static void unpin(final Path pin)
@@ -739,19 +960,26 @@ public final class DatapathProgrammer implements AutoCloseable
     private void removeTable(final Table table)
     {
         table.removed = true;
-        u32Key.set(ValueLayout.JAVA_INT, 0, table.svcId);
-        maps.maglev().delete(u32Key);
-        writes.deletions++;
-        dropStandby(table);
-        final long due = System.nanoTime() + DEFERRED_DELETE_NS;
-        for (final int id : table.backendIds.values())
+        final BpfMap pending = pendingInserts.remove(table.svcId);
+        if (null != pending)
         {
-            deferredDeletes.addLast(new DeferredDelete(due, id));
+            pending.close();
         }
-        svcIds.free(table.svcId);
+        pendingRemovals.add(table); // its svc_id is freed when it has left sb_maglev
+        retiring.addAll(table.backendIds.values());
     }
 
     private void writeFrontend(final FrontendKey key, final FrontendValue value)
+    {
+        if (pendingInserts.containsKey(value.svcId()))
+        {
+            pendingFrontends.put(key, value); // after its table is live
+            return;
+        }
+        writeFrontendNow(key, value);
+    }
+
+    private void writeFrontendNow(final FrontendKey key, final FrontendValue value)
     {
         frontendKey(key);
         svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "svc_id"), value.svcId());
@@ -766,6 +994,7 @@ public final class DatapathProgrammer implements AutoCloseable
 
     private void deleteFrontend(final FrontendKey key)
     {
+        pendingFrontends.remove(key);
         frontendKey(key);
         maps.services().delete(svcKey);
         writes.deletions++;
@@ -974,11 +1203,25 @@ public final class DatapathProgrammer implements AutoCloseable
     public int adopt()
     {
         adoption = Adoption.read(maps, svcIds, backendIds);
+        removeLegacyStandbyPins();
         return adoption.frontendCount();
     }
 
     /** Removes the adopted entries that desired state did not claim. Call after the first full sync. */
     public void completeAdoption()
+    {
+        begin();
+        try
+        {
+            completeAdoptionInBatch();
+        }
+        finally
+        {
+            commit();
+        }
+    }
+
+    private void completeAdoptionInBatch()
     {
         if (null == adoption)
         {
@@ -1039,7 +1282,9 @@ public final class DatapathProgrammer implements AutoCloseable
                         value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "generation"))));
                     if (!adoption.tables.containsKey(svcId))
                     {
-                        final Table table = readTable(maps, svcId, scratch);
+                        final boolean liveB = (value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "flags"))
+                            & DatapathAbi.SVC_F_TABLE_B) != 0;
+                        final Table table = readTable(maps, svcId, liveB, scratch);
                         table.generation = value.get(ValueLayout.JAVA_INT, offset(SVC_VALUE, "generation"));
                         adoption.tables.put(svcId, table);
                         svcIds.reserve(svcId);
@@ -1086,7 +1331,8 @@ public final class DatapathProgrammer implements AutoCloseable
             return Set.copyOf(neigh.keySet());
         }
 
-        private static Table readTable(final DatapathMaps maps, final int svcId, final Arena scratch)
+        private static Table readTable(final DatapathMaps maps, final int svcId, final boolean liveB,
+            final Arena scratch)
         {
             final Table table = new Table(svcId);
             final MemorySegment outerKey = scratch.allocateFrom(ValueLayout.JAVA_INT, svcId);
@@ -1097,24 +1343,27 @@ public final class DatapathProgrammer implements AutoCloseable
             }
             try (BpfMap inner = BpfMap.openById(innerId.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC))
             {
-                readSlots(maps, table, inner, scratch);
+                readSlots(maps, table, inner, liveB, scratch);
             }
             return table;
         }
 
         private static void readSlots(final DatapathMaps maps, final Table table, final BpfMap inner,
-            final Arena scratch)
+            final boolean liveB, final Arena scratch)
         {
             final MemorySegment slotKey = scratch.allocate(ValueLayout.JAVA_INT);
             final MemorySegment slotValue = scratch.allocate(ValueLayout.JAVA_INT);
             slotKey.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
             inner.lookup(slotKey, slotValue);
             final int size = slotValue.get(ValueLayout.JAVA_INT, 0);
+            table.halves = inner.maxEntries() >= 2 * size + 1;
+            table.liveB = table.halves && liveB;
+            final int first = DatapathAbi.MAGLEV_SLOT_FIRST + (table.liveB ? size : 0);
             final int[] slots = new int[size];
             final Set<Integer> ids = new HashSet<>();
             for (int i = 0; i < size; i++)
             {
-                slotKey.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                slotKey.set(ValueLayout.JAVA_INT, 0, first + i);
                 inner.lookup(slotKey, slotValue);
                 slots[i] = slotValue.get(ValueLayout.JAVA_INT, 0);
                 if (slots[i] != 0)
@@ -1124,6 +1373,7 @@ public final class DatapathProgrammer implements AutoCloseable
             }
             table.live = slots;
             table.liveId = inner.info().id();
+            table.inOuter = true;
             final MemorySegment backendKey = scratch.allocate(ValueLayout.JAVA_INT);
             final MemorySegment backend = scratch.allocate(BACKEND);
             for (final int id : ids)
@@ -1184,7 +1434,7 @@ public final class DatapathProgrammer implements AutoCloseable
     @Override
     public void close()
     {
-        // live tables are held by sb_maglev and standbys by their pins: both outlive the agent
+        // tables are held by sb_maglev: they outlive the agent
         arena.close();
     }
 }

@@ -130,7 +130,10 @@ public final class DatapathReader implements AutoCloseable
         return entries;
     }
 
-    /** The live Maglev table of {@code svcId} (slot i holds a backend id, 0 = none); empty when there is none. */
+    /**
+     * The live Maglev table of {@code svcId} (slot i holds a backend id, 0 = none); empty when there is none. The
+     * live half is the one its frontends name ({@code SVC_F_TABLE_B}).
+     */
     public int[] maglevTable(final int svcId)
     {
         try (Arena scratch = Arena.ofConfined())
@@ -150,14 +153,28 @@ public final class DatapathReader implements AutoCloseable
                     return new int[0];
                 }
                 final int[] slots = new int[slotValue.get(ValueLayout.JAVA_INT, 0)];
+                final boolean halfB = inner.maxEntries() >= 2 * slots.length + 1 && liveHalfIsB(svcId);
+                final int first = DatapathAbi.MAGLEV_SLOT_FIRST + (halfB ? slots.length : 0);
                 for (int i = 0; i < slots.length; i++)
                 {
-                    slotKey.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                    slotKey.set(ValueLayout.JAVA_INT, 0, first + i);
                     slots[i] = inner.lookup(slotKey, slotValue) ? slotValue.get(ValueLayout.JAVA_INT, 0) : 0;
                 }
                 return slots;
             }
         }
+    }
+
+    private boolean liveHalfIsB(final int svcId)
+    {
+        for (final ServiceEntry entry : services())
+        {
+            if (entry.svcId() == svcId)
+            {
+                return (entry.flags() & DatapathAbi.SVC_F_TABLE_B) != 0;
+            }
+        }
+        return false;
     }
 
     /** Every conntrack entry, both directions. */

@@ -321,6 +321,37 @@ final class DatapathFixture implements AutoCloseable
         frontends.stream().filter(f -> f.svcId() == svcId).forEach(this::writeFrontend);
     }
 
+    /**
+     * Makes a two-half table the table of {@code svcId}, as the agent writes it: 2M + 1 slots, slot 0 = M, half A at
+     * 1.., half B at 1 + M... The frontends of that id are not rewritten: {@link #service} with or without
+     * {@code SVC_F_TABLE_B} chooses the half.
+     */
+    void maglevHalves(final int svcId, final int[] halfA, final int[] halfB)
+    {
+        final int m = halfA.length;
+        final BpfMap table = BpfMap.create("sb_test_halves", DatapathAbi.MAGLEV_TABLE_SPEC, 2 * m + 1,
+            BpfMap.BPF_F_INNER_MAP);
+        tables.add(table);
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment keys = arena.allocate(ValueLayout.JAVA_INT, 2 * m + 1);
+            final MemorySegment values = arena.allocate(ValueLayout.JAVA_INT, 2 * m + 1);
+            keys.setAtIndex(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+            values.setAtIndex(ValueLayout.JAVA_INT, 0, m);
+            for (int i = 0; i < m; i++)
+            {
+                keys.setAtIndex(ValueLayout.JAVA_INT, 1 + i, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                values.setAtIndex(ValueLayout.JAVA_INT, 1 + i, halfA[i]);
+                keys.setAtIndex(ValueLayout.JAVA_INT, 1 + m + i, DatapathAbi.MAGLEV_SLOT_FIRST + m + i);
+                values.setAtIndex(ValueLayout.JAVA_INT, 1 + m + i, halfB[i]);
+            }
+            table.updateBatch(keys, values, 2 * m + 1, BpfMap.BPF_ANY);
+            maglev.update(arena.allocateFrom(ValueLayout.JAVA_INT, svcId),
+                arena.allocateFrom(ValueLayout.JAVA_INT, table.fd()), BpfMap.BPF_ANY);
+        }
+        liveTables.put(svcId, halfA.clone());
+    }
+
     /** Allows clients in {@code cidr} ("a.b.c.d/n" or "x::/n") on the frontends of {@code svcId} with SOURCE_RANGES. */
     void sourceRange(final int svcId, final String cidr)
     {

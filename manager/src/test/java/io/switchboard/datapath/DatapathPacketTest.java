@@ -76,6 +76,8 @@ class DatapathPacketTest
     static final int SVC_AFFINITY = 9;
     /** Two backends whose table the conntrack tests switch. */
     static final int SVC_PINNED = 10;
+    /** A two-half table whose frontends the halves test rewrites. */
+    static final int SVC_HALVES = 40;
 
     private DatapathFixture datapath;
 
@@ -546,6 +548,22 @@ class DatapathPacketTest
 
         assertThat(new Frame(result.packet()).destination()).isEqualTo(POD4_B);
         assertThat(datapath.svcCounter(SVC_PINNED, "ct_hits")).isZero();
+    }
+
+    /** The agent writes a change into the half no frontend names, then rewrites the frontends: each picks its half. */
+    @Test
+    void aNewFlowPicksFromTheHalfItsFrontendNames()
+    {
+        final InetAddress frontend = address("10.96.0.77");
+        datapath.maglevHalves(SVC_HALVES, DatapathFixture.spread(7, 101), DatapathFixture.spread(7, 102));
+        datapath.service(frontend, 80, PROTO_TCP, SVC_HALVES, 0, 0);
+        final TestRunResult fromA = run(datapath.xdp(), Packet.tcp(CLIENT4, 40001, frontend, 80).syn().build());
+
+        datapath.service(frontend, 80, PROTO_TCP, SVC_HALVES, DatapathAbi.SVC_F_TABLE_B, 0);
+        final TestRunResult fromB = run(datapath.xdp(), Packet.tcp(CLIENT4, 40002, frontend, 80).syn().build());
+
+        assertThat(new Frame(fromA.packet()).destination()).as("half A").isEqualTo(POD4);
+        assertThat(new Frame(fromB.packet()).destination()).as("half B").isEqualTo(POD4_B);
     }
 
     /** A translated flow from client:40000 to frontend:port whose only backend is backend:8080. */

@@ -75,6 +75,7 @@ class DatapathProgrammerTest
             final long servicesBefore = programmer.writes().serviceEntries();
             final long backendsBefore = programmer.writes().backendEntries();
             final long switchesBefore = programmer.writes().tableSwitches();
+            final long outerBefore = programmer.writes().outerUpdates();
 
             // 7 -> 8 backends keeps M at 1021, so the change is a diff, not a new table
             final List<String> grown = new ArrayList<>(endpoints(500, 7));
@@ -93,8 +94,53 @@ class DatapathProgrammerTest
                 .isBetween(120, 180);
             assertThat(programmer.writes().maglevSlots() - slotsBefore).isEqualTo(changedSlots);
             assertThat(programmer.writes().tableSwitches() - switchesBefore).isEqualTo(1);
+            assertThat(programmer.writes().outerUpdates() - outerBefore)
+                .as("the other half of the same inner table: sb_maglev (an RCU grace period per write) untouched")
+                .isZero();
             assertThat(programmer.writes().backendEntries() - backendsBefore).isEqualTo(1);
             assertThat(programmer.writes().serviceEntries() - servicesBefore).as("svc500's one frontend").isEqualTo(1);
+        }
+    }
+
+    /**
+     * Every write of the map-of-maps waits for an RCU grace period (~17 ms here), so a batch creates and removes its
+     * tables together: 300 new services cost two outer writes, not 300; and no frontend names a table before
+     * the table is live.
+     */
+    @Test
+    void aBatchCreatesItsTablesTogetherAndWritesTheirFrontendsAfter(final PinDirectory pins) throws Exception
+    {
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            final ClusterModel model = model();
+            for (int i = 0; i < 300; i++)
+            {
+                model.upsert(Manifests.service("svc" + i, "10.96." + (i / 250) + "." + (i % 250 + 1), 80, 0));
+                model.upsert(Manifests.slice("svc" + i, endpoints(i, 3)));
+            }
+            programmer.begin();
+            programmer.apply(model.state(port("svc299")), false, false);
+            assertThat(count(datapath.maps().services(), 20)).as("svc299's frontend waits for its table").isZero();
+            apply(model, programmer);
+            programmer.commit();
+
+            assertThat(programmer.writes().outerBatches()).as("256 tables, then 44").isEqualTo(2);
+            assertThat(count(datapath.maps().services(), 20)).isEqualTo(300);
+            for (final String name : List.of("svc0", "svc255", "svc299"))
+            {
+                assertThat(distinct(liveTable(datapath.maps(), programmer.frontends(port(name)).values().iterator()
+                    .next().svcId()))).hasSize(3);
+            }
+
+            programmer.begin();
+            for (int i = 0; i < 300; i += 2)
+            {
+                programmer.remove(port("svc" + i));
+            }
+            programmer.commit();
+            assertThat(programmer.writes().outerBatches()).as("150 removals in one").isEqualTo(3);
+            assertThat(count(datapath.maps().services(), 20)).isEqualTo(150);
         }
     }
 
@@ -312,25 +358,9 @@ class DatapathProgrammerTest
 
     static int[] liveTable(final DatapathMaps maps, final int svcId)
     {
-        try (Arena arena = Arena.ofConfined())
-        {
-            final MemorySegment key = arena.allocateFrom(ValueLayout.JAVA_INT, svcId);
-            final MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
-            assertThat(maps.maglev().lookup(key, value)).as("sb_maglev[%d]", svcId).isTrue();
-            try (BpfMap inner = BpfMap.openById(value.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC))
-            {
-                key.set(ValueLayout.JAVA_INT, 0, 0);
-                inner.lookup(key, value);
-                final int[] slots = new int[value.get(ValueLayout.JAVA_INT, 0)];
-                for (int i = 0; i < slots.length; i++)
-                {
-                    key.set(ValueLayout.JAVA_INT, 0, i + 1);
-                    inner.lookup(key, value);
-                    slots[i] = value.get(ValueLayout.JAVA_INT, 0);
-                }
-                return slots;
-            }
-        }
+        final int[] slots = DatapathReader.of(maps).maglevTable(svcId);
+        assertThat(slots).as("sb_maglev[%d]", svcId).isNotEmpty();
+        return slots;
     }
 
     static Set<Integer> distinct(final int[] slots)
