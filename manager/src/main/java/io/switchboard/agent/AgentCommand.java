@@ -40,7 +40,6 @@ import io.switchboard.source.ManifestSource;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -281,6 +280,7 @@ public final class AgentCommand implements Callable<Integer>
                     DatapathReader.of(datapath.maps()), optionalAddress("--metrics-address", metricsAddress),
                     optionalAddress("--healthz-address", healthzAddress), log);
                 resources.add(http);
+                http.serveLiveView(agent.liveView(), serialization);
                 if (null != dns)
                 {
                     http.register(dnsMetrics);
@@ -288,21 +288,21 @@ public final class AgentCommand implements Callable<Integer>
                 log.accept("metrics on " + metricsAddress + ", healthz on " + healthzAddress);
             }
 
-            final AgentRunner runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
+            final AgentRunner runner = new AgentRunner(new AdaptiveIdleStrategy(),
                 error -> log.accept("agent error: " + error), null, agent);
             resources.add(runner);
             AgentRunner.startOnThread(runner);
 
             if (null != manifests)
             {
-                startSource(new ManifestSource(manifests, proxy(aeron, serialization), serialization, log), 50,
+                startSource(new ManifestSource(manifests, proxy(aeron, serialization, runner), serialization, log), 50,
                     resources);
             }
             if (null != kubeconfig)
             {
                 final KubernetesClient client = kubernetesClient(kubeconfig);
                 resources.add(client);
-                final KubernetesSource source = new KubernetesSource(client, proxy(aeron, serialization), log);
+                final KubernetesSource source = new KubernetesSource(client, proxy(aeron, serialization, runner), log);
                 if (null != http)
                 {
                     final KubernetesSourceMetrics sourceHealth = new KubernetesSourceMetrics(source,
@@ -425,11 +425,14 @@ public final class AgentCommand implements Callable<Integer>
     }
 
     /** A proxy on a publication of its own: each source publishes from its own thread. */
-    private static DesiredStateProxy proxy(final Aeron aeron, final KubernetesSerialization serialization)
+    /** A publisher in this process: it wakes the agent's thread after each update (AdaptiveIdleStrategy). */
+    private static DesiredStateProxy proxy(final Aeron aeron, final KubernetesSerialization serialization,
+        final AgentRunner agent)
     {
         final Publication publication = aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
             ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
-        return new DesiredStateProxy(publication, serialization);
+        return new DesiredStateProxy(publication, serialization)
+            .wakeAfterEachOffer(() -> AdaptiveIdleStrategy.wake(agent.thread()));
     }
 
     /** Runs a source on its own thread, idling {@code idleMs} between empty duty cycles; stopped with resources. */

@@ -2,6 +2,7 @@ package io.switchboard.agent;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -52,6 +53,8 @@ public final class AgentHttpServer implements AutoCloseable
     private final Map<Integer, HttpServer> healthCheckServers = new HashMap<>();
     /** More reasons for {@code /healthz} to fail: each gives one, or null while healthy. */
     private final List<Supplier<String>> healthConditions = new CopyOnWriteArrayList<>();
+    private volatile LiveView liveView;
+    private volatile KubernetesSerialization serialization;
 
     private AgentHttpServer(final Supplier<AgentStatus> status, final DatapathReader counters,
         final InetSocketAddress metricsAddress, final InetSocketAddress healthzAddress, final Consumer<String> log)
@@ -62,7 +65,7 @@ public final class AgentHttpServer implements AutoCloseable
         this.log = log;
         registry.register(new Metrics());
         server = null == metricsAddress ? null : HTTPServer.builder().inetAddress(metricsAddress.getAddress())
-            .port(metricsAddress.getPort()).registry(registry).defaultHandler(this::healthz).buildAndStart();
+            .port(metricsAddress.getPort()).registry(registry).defaultHandler(this::metricsAddressDefault).buildAndStart();
         if (null == healthzAddress)
         {
             healthzServer = null;
@@ -109,6 +112,18 @@ public final class AgentHttpServer implements AutoCloseable
         healthConditions.add(condition);
     }
 
+    /**
+     * Serves the agent's live view on the metrics address only (loopback by default; never on the health
+     * address, which the cluster reaches): {@code /objects}, the Services, EndpointSlices (derived ones too), Pods
+     * and Nodes the model holds, as a Kubernetes List; {@code /rejected}, what it refused and why. The CLI's
+     * {@code explain} and {@code get endpoints} read them.
+     */
+    public void serveLiveView(final LiveView view, final KubernetesSerialization objectSerialization)
+    {
+        this.serialization = objectSerialization;
+        this.liveView = view;
+    }
+
     /** Adds metrics collected at scrape time (the DNS server's counters). */
     public void register(final MultiCollector collector)
     {
@@ -141,6 +156,22 @@ public final class AgentHttpServer implements AutoCloseable
         }
     }
 
+    private void metricsAddressDefault(final HttpExchange exchange) throws IOException
+    {
+        final String path = exchange.getRequestURI().getPath();
+        final LiveView view = liveView;
+        if (null != view && ("/objects".equals(path) || "/rejected".equals(path)))
+        {
+            try (exchange)
+            {
+                respond(exchange, 200, "application/json", "/objects".equals(path) ?
+                    view.objectsJson(serialization) : view.rejectionsJson(serialization));
+            }
+            return;
+        }
+        healthz(exchange);
+    }
+
     private void healthz(final HttpExchange exchange) throws IOException
     {
         try (exchange)
@@ -155,7 +186,7 @@ public final class AgentHttpServer implements AutoCloseable
             if (!"/healthz".equals(path))
             {
                 respond(exchange, 404, "text/plain",
-                    "not found: try /healthz or /livez (and /metrics on --metrics-address)\n");
+                    "not found: try /healthz or /livez (and /metrics, /objects, /rejected on --metrics-address)\n");
                 return;
             }
             final AgentStatus current = status.get();

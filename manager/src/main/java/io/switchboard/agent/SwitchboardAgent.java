@@ -72,6 +72,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final Consumer<String> log;
     private final PodInterfaces podInterfaces = new PodInterfaces();
     private final EndpointsController endpointsController = new EndpointsController();
+    private final LiveView live = new LiveView();
     private final Map<NamespacedName, NamespacedName> externalSlices = new java.util.HashMap<>();
     private ServiceAllocator allocator;
     /** LoadBalancers without an address, as they arrived: tried again when a Service is deleted. */
@@ -162,6 +163,8 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             record(model.upsert(service));
             record(model.upsert(slice));
+            live.put(namespaceOf(service), service);
+            live.put(namespaceOf(slice), slice);
         }
         catch (final RejectedObjectException ex)
         {
@@ -432,8 +435,17 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             return;
         }
-        final HasMetadata effective = object instanceof Service service && null != allocator &&
-            source != SourceKind.KUBERNETES ? allocator.complete(service) : object;
+        final HasMetadata effective;
+        try
+        {
+            effective = object instanceof Service service && null != allocator &&
+                source != SourceKind.KUBERNETES ? allocator.complete(service) : object;
+        }
+        catch (final RejectedObjectException ex)
+        {
+            live.reject(object.getKind(), namespaceOf(object), object.getMetadata().getName(), ex.field(), ex.reason());
+            throw new RejectedUpdateException(ex.kind() + " " + ex.object(), ex.field(), ex.reason());
+        }
         if (effective instanceof Service service && object != effective)
         {
             notePendingLoadBalancer(source, kind, (Service)object, service);
@@ -460,9 +472,12 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         }
         catch (final RejectedObjectException ex)
         {
+            live.reject(effective.getKind(), namespaceOf(effective), effective.getMetadata().getName(), ex.field(),
+                ex.reason());
             throw new RejectedUpdateException(ex.kind() + " " + ex.object(), ex.field(), ex.reason());
         }
         record(changes);
+        live.put(namespaceOf(effective), effective);
         if (null != dns)
         {
             if (effective instanceof Service service)
@@ -570,6 +585,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             default -> ModelChanges.NONE;
         };
         record(changes);
+        live.remove(ObjectKinds.kindName(kind), kind == ObjectKind.NODE ? "" : effectiveNamespace, name);
         final Set<ObjectRef> objects = known.get(source);
         if (null != objects)
         {
@@ -673,6 +689,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             if (!externalSlices.containsValue(serviceOf(slice)))
             {
                 changes = merge(changes, model.upsert(slice));
+                live.put(namespaceOf(slice), slice);
                 if (null != dns)
                 {
                     dns.upsert(slice);
@@ -682,6 +699,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         for (final NamespacedName gone : slices.deletes())
         {
             changes = merge(changes, model.deleteEndpointSlice(gone));
+            live.remove("EndpointSlice", gone.namespace(), gone.name());
             if (null != dns)
             {
                 dns.deleteSlice(gone);
@@ -724,6 +742,12 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     }
 
     /** The endpoints controller, for explain. */
+    /** What the model holds and what it rejected, for the CLI (served by {@link AgentHttpServer}). */
+    public LiveView liveView()
+    {
+        return live;
+    }
+
     public EndpointsController endpointsController()
     {
         return endpointsController;

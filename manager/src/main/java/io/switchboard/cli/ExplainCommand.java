@@ -45,7 +45,8 @@ import java.util.stream.Collectors;
 
 /**
  * {@code switchboard explain svc NAME}: the lesson's "Service not reachable" checklist, automated. It
- * rebuilds this node's view of the Service from the objects the agent keeps ({@code --state-dir}) with the
+ * rebuilds this node's view of the Service from the objects the running agent holds (its live view; the objects
+ * kept under {@code --state-dir} when no agent answers) with the
  * agent's own model, compares it with the pinned maps, and for {@code --client} follows the flow hash into
  * the live Maglev table. Each check prints OK, WARN or FAIL with a reason and a hint; any FAIL exits 1.
  */
@@ -86,8 +87,13 @@ public final class ExplainCommand implements Callable<Integer>
         description = "The agent's bpffs directory (default ${DEFAULT-VALUE}).")
     private Path bpffsDirectory;
 
+    @Option(names = "--agent", defaultValue = AgentObjects.DEFAULT_AGENT, description = "The running agent's "
+        + "metrics address: its live view holds every Service, the EndpointSlices it derived from Pods, and what it "
+        + "rejected (default ${DEFAULT-VALUE}; off: read --state-dir only).")
+    private String agent;
+
     @Option(names = "--state-dir", defaultValue = "/var/lib/switchboard",
-        description = "The agent's state directory (default ${DEFAULT-VALUE}).")
+        description = "The agent's state directory, read when no agent answers (default ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
     @CommandLine.Spec
@@ -107,13 +113,22 @@ public final class ExplainCommand implements Callable<Integer>
             return 1;
         }
         final NamespacedName serviceName = new NamespacedName(namespace, name);
-        final List<HasMetadata> objects = ServiceNames.objects(stateDirectory);
-        out.println("Service " + serviceName);
+        final AgentObjects known = AgentObjects.load(agent, stateDirectory);
+        final List<HasMetadata> objects = known.objects();
+        out.println("Service " + serviceName + " (objects from " + known.source() + ")");
         final Service service = find(objects, Service.class, serviceName);
         if (null == service)
         {
-            fail("the Service does not exist in the agent's state (" + stateDirectory + ")",
-                "apply it: switchboard apply -f FILE; or check the namespace (-n)");
+            final AgentObjects.Rejection rejection = known.rejectionOf("Service", namespace, name);
+            if (null != rejection)
+            {
+                fail("the agent rejected the Service: " + rejection.field() + ": " + rejection.reason(),
+                    "fix that field and apply again");
+                return finish();
+            }
+            fail("the Service does not exist in " + known.source(),
+                "apply it: switchboard apply -f FILE; or check the namespace (-n)" +
+                    (known.live() ? "" : "; with the agent running, --agent names its metrics address"));
             return finish();
         }
         final ClusterModel model = model(objects);

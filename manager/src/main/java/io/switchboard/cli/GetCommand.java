@@ -33,8 +33,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code switchboard get services|endpoints|backends|maglev SVC|conntrack|affinity|stats}: the live
- * state, read straight from the pinned maps (no agent needed), named with the Services the agent keeps
- * under {@code --state-dir}.
+ * state, read straight from the pinned maps (no agent needed), named with the Services the running agent holds
+ * (its live view), or those kept under {@code --state-dir} when no agent answers.
  */
 @Command(name = "get", mixinStandardHelpOptions = true,
     description = "Show datapath state: services, endpoints, backends, maglev SVC, conntrack, affinity, stats.")
@@ -52,6 +52,11 @@ public final class GetCommand implements Callable<Integer>
     @Option(names = "--bpffs-dir", defaultValue = "/sys/fs/bpf/switchboard",
         description = "The agent's bpffs directory (default ${DEFAULT-VALUE}).")
     private Path bpffsDirectory;
+
+    @Option(names = "--agent", defaultValue = AgentObjects.DEFAULT_AGENT, description = "The running agent's "
+        + "metrics address, whose live view names Services and their endpoints (default ${DEFAULT-VALUE}; off: read "
+        + "--state-dir only).")
+    private String agent;
 
     @Option(names = "--state-dir", defaultValue = "/var/lib/switchboard",
         description = "The agent's state directory, to name frontends (default ${DEFAULT-VALUE}).")
@@ -74,7 +79,7 @@ public final class GetCommand implements Callable<Integer>
         }
         try
         {
-            final ServiceNames names = ServiceNames.load(stateDirectory);
+            final ServiceNames names = ServiceNames.of(AgentObjects.load(agent, stateDirectory));
             if (what.startsWith("endpoint"))
             {
                 endpoints(names.objects()).print(out, json);

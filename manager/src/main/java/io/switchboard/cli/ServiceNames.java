@@ -2,8 +2,6 @@ package io.switchboard.cli;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import io.switchboard.agent.StateStore;
 import io.switchboard.datapath.DatapathAbi;
 import io.switchboard.datapath.DatapathReader;
 import io.switchboard.model.NodePortRange;
@@ -14,17 +12,15 @@ import io.switchboard.model.ServicePortDefinition;
 import io.switchboard.model.ServiceValidator;
 
 import java.net.InetAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The names of frontends: pinned maps hold addresses, ports and svc_ids only, so the Services the agent
- * keeps under {@code --state-dir} say which {@code namespace/name:port} each one is. A frontend no kept
- * Service explains (say, from a Kubernetes API source) is shown by its address.
+ * The names of frontends: pinned maps hold addresses, ports and svc_ids only, so the Services the agent holds
+ * (its live view, or {@code --state-dir} when no agent answers: {@link AgentObjects}) say which
+ * {@code namespace/name:port} each one is. A frontend no known Service explains is shown by its address.
  */
 final class ServiceNames
 {
@@ -89,28 +85,10 @@ final class ServiceNames
         }
     }
 
-    /** The Services kept under {@code stateDirectory} (none when it does not exist or cannot be read). */
-    static ServiceNames load(final Path stateDirectory)
+    /** The Services of {@code objects}: the agent's live view, or the state directory when no agent answers. */
+    static ServiceNames of(final AgentObjects objects)
     {
-        return new ServiceNames(objects(stateDirectory));
-    }
-
-    /** Every object the agent keeps under {@code stateDirectory}, from manifests and from the CLI. */
-    static List<HasMetadata> objects(final Path stateDirectory)
-    {
-        if (!Files.isDirectory(stateDirectory))
-        {
-            return List.of();
-        }
-        try
-        {
-            return new StateStore(stateDirectory, new KubernetesSerialization()).load().stream()
-                .map(StateStore.Saved::object).toList();
-        }
-        catch (final RuntimeException ex)
-        {
-            return List.of();
-        }
+        return new ServiceNames(objects.objects());
     }
 
     /** The LoadBalancer ports kept without an address. */

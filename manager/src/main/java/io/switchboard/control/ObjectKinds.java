@@ -40,10 +40,10 @@ public final class ObjectKinds
         };
     }
 
-    /** "Service default/web", the way errors name an object. */
-    public static String describe(final ObjectKind kind, final String namespace, final String name)
+    /** The Kubernetes kind of a wire kind: "Service", "EndpointSlice", "Pod", "Node". */
+    public static String kindName(final ObjectKind kind)
     {
-        final String kindName = switch (kind)
+        return switch (kind)
         {
             case SERVICE -> "Service";
             case ENDPOINT_SLICE -> "EndpointSlice";
@@ -51,6 +51,12 @@ public final class ObjectKinds
             case NODE -> "Node";
             default -> String.valueOf(kind);
         };
+    }
+
+    /** "Service default/web", the way errors name an object. */
+    public static String describe(final ObjectKind kind, final String namespace, final String name)
+    {
+        final String kindName = kindName(kind);
         return kindName + " " + (null == namespace || namespace.isEmpty() ? name : namespace + "/" + name);
     }
 }

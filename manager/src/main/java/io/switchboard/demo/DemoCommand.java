@@ -127,7 +127,8 @@ public final class DemoCommand implements Callable<Integer>
             {
                 out.println();
                 out.println("$ switchboard get " + what + "   (read from the pinned maps)");
-                new CommandLine(new GetCommand()).execute(what, "--bpffs-dir", pins.toString(),
+                // the demo's agent serves its live view in the node's namespace, not this one's: read its state dir
+                new CommandLine(new GetCommand()).execute(what, "--agent", "off", "--bpffs-dir", pins.toString(),
                     "--state-dir", work.resolve("state").toString());
             }
             return 0;

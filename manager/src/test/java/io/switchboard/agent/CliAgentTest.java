@@ -177,7 +177,7 @@ class CliAgentTest
         try (AgentProcess agent = AgentProcess.start(node, List.of("--node-name", DemoCommand.NODE,
             "--node-ip", "198.18.0.1", "--xdp-iface", "ext0", "--bpffs-dir", pins.resolve("agent").toString(),
             "--aeron-dir", directories.aeron().toString(), "--state-dir", directories.work().resolve("state").toString(),
-            "--lb-ip-pool", DemoCommand.LB_POOL, "--metrics-address", "off")))
+            "--lb-ip-pool", DemoCommand.LB_POOL)))
         {
             final Run apply = cli(node, "apply", "-f", manifests.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(apply.code()).as(apply.err()).isZero();
@@ -198,6 +198,50 @@ class CliAgentTest
                 }
                 assertThat(pods).as(target.getKey()).containsExactlyInAnyOrder("pod-0", "pod-1", "pod-2");
             }
+
+            // explain reads the agent's live view (its default --agent, the default metrics address): the slices it
+            // derived from the Pods, which no file holds, and what it rejected
+            final String state = directories.work().resolve("state").toString();
+            final String bpffs = pins.resolve("agent").toString();
+            for (final io.fabric8.kubernetes.api.model.Service service : services)
+            {
+                final Run explain = cli(node, "explain", "svc", service.getMetadata().getName(), "--node-name",
+                    DemoCommand.NODE, "--node-ip", "198.18.0.1", "--bpffs-dir", bpffs, "--state-dir", state);
+                assertThat(explain.code()).as(explain.out()).isZero();
+                assertThat(explain.out()).doesNotContain("FAIL").contains("objects from the agent's live view")
+                    .contains("matches 3 of 3 Pods");
+            }
+            final Run endpoints = cli(node, "get", "endpoints", "--bpffs-dir", bpffs, "--state-dir", state);
+            assertThat(endpoints.out()).as(endpoints.err()).contains("198.19.0.10", "198.19.0.11", "198.19.0.12");
+            final int takenNodePort = services.stream().flatMap(s -> s.getSpec().getPorts().stream())
+                .mapToInt(p -> null == p.getNodePort() ? 0 : p.getNodePort()).max().orElseThrow();
+            final Path broken = Files.writeString(directories.work().resolve("broken.yaml"), """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: nomatch}
+                spec:
+                  selector: {app: nothing}
+                  ports: [{port: 80, targetPort: 8080}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: clash}
+                spec:
+                  type: NodePort
+                  selector: {app: web-app}
+                  ports: [{port: 80, targetPort: 8080, nodePort: %d}]
+                """.formatted(takenNodePort));
+            cli(node, "apply", "-f", broken.toString(), "--aeron-dir", directories.aeron().toString());
+            final Run nomatch = await(() -> cli(node, "explain", "svc", "nomatch", "--node-name", DemoCommand.NODE,
+                "--node-ip", "198.18.0.1", "--bpffs-dir", bpffs, "--state-dir", state),
+                run -> !run.out().contains("does not exist"));
+            assertThat(nomatch.code()).isEqualTo(1);
+            assertThat(nomatch.out()).contains("FAIL  selector app=nothing matches none of the 3 Pods");
+            final Run clash = await(() -> cli(node, "explain", "svc", "clash", "--bpffs-dir", bpffs, "--state-dir",
+                state), run -> !run.out().contains("does not exist"));
+            assertThat(clash.code()).isEqualTo(1);
+            assertThat(clash.out()).contains("FAIL  the agent rejected the Service: spec.ports[0].nodePort")
+                .contains(Integer.toString(takenNodePort));
 
             final Run deleted = cli(node, "delete", "-f", manifests.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(deleted.code()).as(deleted.err()).isZero();

@@ -182,7 +182,7 @@ class LoadBalancerPoolTest
         final CommandLine commandLine = new CommandLine(new SwitchboardCommand());
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(new StringWriter(), true));
-        commandLine.execute("get", what, "--bpffs-dir", agentPins.toString(), "--state-dir",
+        commandLine.execute("get", what, "--agent", "off", "--bpffs-dir", agentPins.toString(), "--state-dir",
             directories.work().resolve("state").toString());
         return out.toString().lines().toList();
     }

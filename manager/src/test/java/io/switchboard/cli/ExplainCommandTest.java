@@ -93,7 +93,7 @@ class ExplainCommandTest
         final StringWriter out = new StringWriter();
         final CommandLine commandLine = new CommandLine(new GetCommand());
         commandLine.setOut(new PrintWriter(out, true));
-        assertThat(commandLine.execute("endpoints", "--state-dir", state.toString())).isZero();
+        assertThat(commandLine.execute("endpoints", "--agent", "off", "--state-dir", state.toString())).isZero();
         assertThat(out.toString()).isEqualTo("""
             SERVICE       SLICE   ADDRESS       PORTS           READY   SERVING   TERMINATING   NODE
             default/web   web-1   198.19.0.10   http:8080/TCP   false   false     false         node-a
@@ -105,10 +105,11 @@ class ExplainCommandTest
         final StringWriter out = new StringWriter();
         final CommandLine commandLine = new CommandLine(new ExplainCommand());
         commandLine.setOut(new PrintWriter(out, true));
-        final String[] all = new String[arguments.length + 6];
+        final String[] all = new String[arguments.length + 8];
         System.arraycopy(arguments, 0, all, 0, arguments.length);
-        System.arraycopy(new String[] {"--state-dir", state.toString(), "--node-name", "node-a", "--node-ip",
-            "198.18.0.1"}, 0, all, arguments.length, 6);
+        // no agent: this test runs in the root namespace, where nothing of the test listens
+        System.arraycopy(new String[] {"--agent", "off", "--state-dir", state.toString(), "--node-name", "node-a",
+            "--node-ip", "198.18.0.1"}, 0, all, arguments.length, 8);
         final int code = commandLine.execute(all);
         assertThat(code).as(out.toString()).isEqualTo(expectedCode);
         return out.toString();
