@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What DNS needs of the Services and EndpointSlices the agent accepted, kept by the agent thread alone.
- * Each change marks its Service stale; {@link #publish()} rebuilds only the stale Services' records and
- * replaces the published {@link Zone} as a whole, which the DNS server threads read without locks.
+ * Each change marks its Service stale; {@link #publish()} rebuilds only the stale Services' records and replaces
+ * them in the {@link Zone}, which the DNS server threads read without locks: a change costs what it changes.
  */
 public final class DnsCatalog
 {
@@ -48,7 +48,6 @@ public final class DnsCatalog
     private final Map<NamespacedName, ServiceEntry> services = new HashMap<>();
     private final Map<NamespacedName, SliceEntry> slices = new HashMap<>();
     private final Map<NamespacedName, Set<NamespacedName>> slicesByService = new HashMap<>();
-    private final Map<NamespacedName, Zone.ServiceRecords> built = new HashMap<>();
     private final Set<NamespacedName> stale = new HashSet<>();
     private final AtomicReference<Zone> published;
 
@@ -60,7 +59,7 @@ public final class DnsCatalog
     {
         this.domain = Zone.absolute(clusterDomain);
         this.ttl = ttl;
-        this.published = new AtomicReference<>(new Zone(domain, ttl, serial(), Map.of()));
+        this.published = new AtomicReference<>(new Zone(domain, ttl, serial()));
     }
 
     /** The zone last published; what the DNS server answers from. */
@@ -154,21 +153,14 @@ public final class DnsCatalog
     /** Rebuilds the records of every Service changed since the last call and publishes the new zone. */
     public Zone publish()
     {
+        final Zone zone = published.get();
         for (final NamespacedName name : stale)
         {
             final ServiceEntry service = services.get(name);
-            if (null == service)
-            {
-                built.remove(name);
-            }
-            else
-            {
-                built.put(name, records(name, service));
-            }
+            zone.put(name, null == service ? null : records(name, service));
         }
         stale.clear();
-        final Zone zone = new Zone(domain, ttl, serial(), built);
-        published.set(zone);
+        zone.serial(serial());
         return zone;
     }
 

@@ -9,16 +9,16 @@ import org.xbill.DNS.TextParseException;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One immutable view of the cluster zone, published as a whole by the agent thread: every Service's records,
- * the namespaces that have Services, and the reverse (PTR) names of service and endpoint addresses.
+ * The cluster zone: every Service's records, the namespaces that have Services, and the reverse (PTR) names of
+ * service and endpoint addresses. The agent thread changes it per Service ({@link DnsCatalog#publish()}: what a
+ * change costs does not grow with the cluster); the DNS server threads read it without locks. Each entry is
+ * immutable and replaced whole, so a reader sees a Service's old records or its new ones, never a mix.
  */
 public final class Zone
 {
@@ -75,42 +75,73 @@ public final class Zone
 
     private final Name domain;
     private final long ttl;
-    private final long serial;
-    private final Map<NamespacedName, ServiceRecords> services;
-    private final Set<String> namespaces;
-    private final Map<InetAddress, List<Name>> reverse;
+    private volatile long serial;
+    private final ConcurrentHashMap<NamespacedName, ServiceRecords> services = new ConcurrentHashMap<>();
+    /** Namespace → how many Services it has. */
+    private final ConcurrentHashMap<String, Integer> namespaces = new ConcurrentHashMap<>();
+    /** Address → its names; each list immutable, replaced whole. */
+    private final ConcurrentHashMap<InetAddress, List<Name>> reverse = new ConcurrentHashMap<>();
 
-    Zone(final Name domain, final long ttl, final long serial, final Map<NamespacedName, ServiceRecords> services)
+    Zone(final Name domain, final long ttl, final long serial)
     {
         this.domain = domain;
         this.ttl = ttl;
         this.serial = serial;
-        this.services = Map.copyOf(services);
-        final Set<String> names = new HashSet<>();
-        final Map<InetAddress, List<Name>> pointers = new HashMap<>();
-        for (final Map.Entry<NamespacedName, ServiceRecords> entry : this.services.entrySet())
-        {
-            names.add(entry.getKey().namespace());
-            final ServiceRecords records = entry.getValue();
-            if (records.kind() == Kind.CLUSTER_IP)
-            {
-                records.addresses().forEach(address -> pointer(pointers, address, records.name()));
-            }
-            records.hosts().forEach((host, addresses) ->
-                addresses.forEach(address -> pointer(pointers, address, child(host, records.name()))));
-        }
-        this.namespaces = Set.copyOf(names);
-        pointers.replaceAll((address, list) -> List.copyOf(list));
-        this.reverse = Map.copyOf(pointers);
     }
 
-    private static void pointer(final Map<InetAddress, List<Name>> pointers, final InetAddress address, final Name name)
+    /** Replaces (records non-null) or removes the records of one Service, with its namespace and pointers. */
+    void put(final NamespacedName service, final ServiceRecords records)
     {
-        final List<Name> list = pointers.computeIfAbsent(address, a -> new ArrayList<>());
-        if (!list.contains(name))
+        final ServiceRecords previous = null == records ? services.remove(service) : services.put(service, records);
+        if (null != previous)
         {
-            list.add(name);
+            pointers(previous, false);
         }
+        else if (null != records)
+        {
+            namespaces.merge(service.namespace(), 1, Integer::sum);
+        }
+        if (null != records)
+        {
+            pointers(records, true);
+        }
+        else if (null != previous)
+        {
+            namespaces.computeIfPresent(service.namespace(), (namespace, count) -> count > 1 ? count - 1 : null);
+        }
+    }
+
+    /** Marks the zone changed (the SOA serial). */
+    void serial(final long value)
+    {
+        serial = value;
+    }
+
+    private void pointers(final ServiceRecords records, final boolean add)
+    {
+        if (records.kind() == Kind.CLUSTER_IP)
+        {
+            records.addresses().forEach(address -> pointer(address, records.name(), add));
+        }
+        records.hosts().forEach((host, addresses) ->
+            addresses.forEach(address -> pointer(address, child(host, records.name()), add)));
+    }
+
+    private void pointer(final InetAddress address, final Name name, final boolean add)
+    {
+        reverse.compute(address, (a, names) ->
+        {
+            final List<Name> next = new ArrayList<>(null == names ? List.of() : names);
+            if (add && !next.contains(name))
+            {
+                next.add(name);
+            }
+            else if (!add)
+            {
+                next.remove(name);
+            }
+            return next.isEmpty() ? null : List.copyOf(next);
+        });
     }
 
     /** The zone's apex, absolute ({@code cluster.local.}). */
@@ -140,7 +171,7 @@ public final class Zone
     /** Whether a namespace has any Service. */
     public boolean hasNamespace(final String namespace)
     {
-        return namespaces.contains(namespace);
+        return namespaces.containsKey(namespace);
     }
 
     /** The names of a service or endpoint address, empty when none. */
