@@ -60,7 +60,7 @@ record BenchConfig(
             Integer.getInteger("bench.latency.warmup", quick ? 100 : 200),
             Integer.getInteger("bench.latency.changes", quick ? 400 : 2000),
             Integer.getInteger("bench.latency.rate", 200),
-            System.getProperty("bench.latency.idle", "backoff"),
+            System.getProperty("bench.latency.idle", "adaptive"),
             ints("bench.connect.rates", quick ? "1000,5000" : "1000,5000,20000"),
             Integer.getInteger("bench.connect.connections", quick ? 1000 : 3000),
             Integer.getInteger("bench.connect.rounds", quick ? 2 : 3),

@@ -49,7 +49,8 @@ final class Report
      * @param offerP99Micros the same, p99
      */
     record UpdateVisible(double p50Micros, double p99Micros, double p999Micros, double maxMicros, long updates,
-        int rate, double snapshotS, long lateOffers, String idle, double offerP50Micros, double offerP99Micros)
+        int rate, double snapshotS, long lateOffers, String idle, double offerP50Micros, double offerP99Micros,
+        double idleCpuPercent)
     {
     }
 
@@ -254,7 +255,8 @@ final class Report
             num(u.p999Micros()) + ", \"max\": " + num(u.maxMicros()) + ", \"updates\": " + u.updates() +
             ", \"rate_per_s\": " + u.rate() + ", \"snapshot_s\": " + num(u.snapshotS()) + ", \"late_offers\": " +
             u.lateOffers() + ", \"offer_p50\": " + num(u.offerP50Micros()) + ", \"offer_p99\": " +
-            num(u.offerP99Micros()) + ", \"idle\": " + str(u.idle()) + "}";
+            num(u.offerP99Micros()) + ", \"idle\": " + str(u.idle()) + ", \"agent_idle_cpu_percent\": " +
+            num(u.idleCpuPercent()) + "}";
     }
 
     private static String perSystem(final Map<String, Map<Integer, Double>> bySystem)
@@ -508,11 +510,12 @@ final class Report
                 "by the publisher, which waits for it) to the agent's duty cycle having written the BPF maps, " +
                 "through the Aeron IPC stream (µs, HdrHistogram):\n\n| services × 10 endpoints | changes | rate | " +
                 "p50 | p99 | p99.9 | max | publisher's share p50/p99 | offered late | snapshot through the stream | " +
-                "agent idle |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+                "agent idle strategy | idle agent's CPU |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | " +
+                "---: | --- | ---: |\n");
             updateVisible.forEach((n, u) -> out.append(String.format(Locale.ROOT,
-                "| %,d | %d | %d/s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f/%.0f µs | %d | %.3f s | %s |\n", n,
-                u.updates(), u.rate(), u.p50Micros(), u.p99Micros(), u.p999Micros(), u.maxMicros(), u.offerP50Micros(),
-                u.offerP99Micros(), u.lateOffers(), u.snapshotS(), u.idle())));
+                "| %,d | %d | %d/s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f/%.0f µs | %d | %.3f s | %s | %.2f %% |\n",
+                n, u.updates(), u.rate(), u.p50Micros(), u.p99Micros(), u.p999Micros(), u.maxMicros(),
+                u.offerP50Micros(), u.offerP99Micros(), u.lateOffers(), u.snapshotS(), u.idle(), u.idleCpuPercent())));
         }
         out.append("\nTargets:\n\n| target | result | detail |\n| --- | --- | --- |\n");
         for (final Target t : targets())

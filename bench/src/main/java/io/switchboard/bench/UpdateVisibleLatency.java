@@ -70,7 +70,7 @@ final class UpdateVisibleLatency
      *                         publisher's own share: waking, JSON encoding, offer)
      */
     record Result(int services, Histogram histogram, double snapshotSeconds, long lateOffers, int ratePerSecond,
-        String idle, Histogram offers)
+        String idle, Histogram offers, double idleCpuPercent)
     {
         double offerPercentileMicros(final double percentile)
         {
@@ -125,9 +125,12 @@ final class UpdateVisibleLatency
         return switch (name)
         {
             // what AgentCommand runs the agent with
+            case "adaptive" -> new io.switchboard.agent.AdaptiveIdleStrategy();
+            // what it ran with before: parks doubling up to 1 ms
             case "backoff" -> new BackoffIdleStrategy(100, 10, 1_000, 1_000_000);
             case "busyspin" -> new BusySpinIdleStrategy();
-            default -> throw new IllegalArgumentException("bench.latency.idle: backoff or busyspin, not " + name);
+            default -> throw new IllegalArgumentException("bench.latency.idle: adaptive, backoff or busyspin, not " +
+                name);
         };
     }
 
@@ -168,6 +171,8 @@ final class UpdateVisibleLatency
                 error -> log.add("agent error: " + error), null, agent))
             {
                 AgentRunner.startOnThread(runner);
+                // as the agent's own sources do: each offer wakes the agent thread (AdaptiveIdleStrategy)
+                proxy.wakeAfterEachOffer(() -> io.switchboard.agent.AdaptiveIdleStrategy.wake(runner.thread()));
 
                 // the initial state, as a Kubernetes source would send it after a (re)connect
                 final List<String> addresses = set.endpoints().stream().map(ServiceSet.Endpoint::ip).toList();
@@ -225,10 +230,11 @@ final class UpdateVisibleLatency
                     throw new IllegalStateException(agent.adapter().rejected() + " updates rejected: " +
                         agent.adapter().distinctErrors());
                 }
+                final double idleCpu = idleCpuPercent(runner.thread());
                 // the recorder's histogram is read after the agent thread stopped
                 runner.close();
                 return new Result(count, recorder.histogram.copy(), snapshotSeconds, late, ratePerSecond, idle,
-                    offers);
+                    offers, idleCpu);
             }
         }
         finally
@@ -236,6 +242,18 @@ final class UpdateVisibleLatency
             removeTree(pins);
             removeTree(aeronDir);
         }
+    }
+
+    /** The agent thread's CPU over 10 s with nothing to do, after its strategy has backed off, in % of a core. */
+    private static double idleCpuPercent(final Thread agentThread) throws InterruptedException
+    {
+        final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        Thread.sleep(1_000);
+        final long cpuBefore = threads.getThreadCpuTime(agentThread.threadId());
+        final long before = System.nanoTime();
+        Thread.sleep(10_000);
+        final long cpu = threads.getThreadCpuTime(agentThread.threadId()) - cpuBefore;
+        return 100.0 * cpu / (System.nanoTime() - before);
     }
 
     private static void waitUntil(final long deadlineNs)

@@ -157,6 +157,96 @@ class SwitchboardAgentTest
         }
     }
 
+    /**
+     * Issue 12: a one-endpoint change costs what it changes. The same change of one Service at 1,000 and at 4,000
+     * Services issues the same map writes and allocates about as much on the agent thread (decoding it, the model's
+     * work for that Service, one table's diff): nothing in the duty cycle walks every Service (status, outer map).
+     */
+    @Test
+    void aOneEndpointChangeCostsTheSameAt1000And4000Services(final PinDirectory pins) throws Exception
+    {
+        final long[] small = oneChangeCost(pins.path().resolve("small"), 1000);
+        final long[] large = oneChangeCost(pins.path().resolve("large"), 4000);
+
+        assertThat(large[0]).as("map elements written per change").isEqualTo(small[0]);
+        assertThat(large[1]).as("bytes the agent thread allocates per change, 4,000 vs 1,000 Services: %d vs %d",
+            large[1], small[1]).isLessThan(small[1] + small[1] / 4);
+    }
+
+    /** {map elements written, bytes allocated by the agent's duty cycles} per one-endpoint change at {@code count}. */
+    private static long[] oneChangeCost(final Path bpffs, final int count) throws Exception
+    {
+        final KubernetesSerialization serialization = new KubernetesSerialization();
+        final List<String> log = new ArrayList<>();
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
+        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
+            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
+            Datapath datapath = Datapath.load(bpffs, new Datapath.Sizes(2 * count + 64, 4 * count + 64, count + 64,
+                4096, 1024, 64));
+            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
+                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        {
+            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
+                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
+            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
+            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
+                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
+            final DesiredStateProxy proxy = new DesiredStateProxy(aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
+                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+            proxy.snapshotBegin(SourceKind.MANIFESTS, 1);
+            for (int i = 0; i < count; i++)
+            {
+                proxy.upsert(SourceKind.MANIFESTS, 1, Manifests.service("svc" + i,
+                    "10.96." + (i / 250) + "." + (i % 250 + 1), 80, 0));
+                proxy.upsert(SourceKind.MANIFESTS, 1, Manifests.slice("svc" + i,
+                    List.of("198.19.0.10", "198.19.0.11", "198.19.0.12")));
+                while (agent.adapter().applied() < 2L * i)
+                {
+                    agent.doWork(); // the publication's window is bounded and this thread is its subscriber
+                }
+            }
+            proxy.snapshotEnd(SourceKind.MANIFESTS, 1, 2 * count);
+            runUntil(agent, () -> agent.adapter().applied() == 2L * count + 2 && programmer.programmedCount() == count);
+
+            final List<List<String>> endpoints = List.of(List.of("198.19.0.10", "198.19.0.11", "198.19.0.12"),
+                List.of("198.19.0.10", "198.19.0.11", "198.19.0.13"));
+            long written = 0;
+            long allocated = 0;
+            final int warmup = 30;
+            final int measured = 60;
+            for (int change = 0; change < warmup + measured; change++)
+            {
+                final long applied = agent.adapter().applied();
+                final long writesBefore = programmer.writes().total();
+                proxy.upsert(SourceKind.MANIFESTS, 0, Manifests.slice("svc7", endpoints.get(change % 2)));
+                long bytes = 0;
+                final long deadline = System.nanoTime() + 10_000_000_000L;
+                while (agent.adapter().applied() == applied)
+                {
+                    final long before = threads.getCurrentThreadAllocatedBytes();
+                    agent.doWork();
+                    bytes += threads.getCurrentThreadAllocatedBytes() - before;
+                    assertThat(System.nanoTime()).as("timed out").isLessThan(deadline);
+                }
+                Thread.sleep(2); // past the 1 ms after which retired backends and the old half are handled
+                for (int cycle = 0; cycle < 3; cycle++)
+                {
+                    final long before = threads.getCurrentThreadAllocatedBytes();
+                    agent.doWork();
+                    bytes += threads.getCurrentThreadAllocatedBytes() - before;
+                }
+                if (change >= warmup)
+                {
+                    written += programmer.writes().total() - writesBefore;
+                    allocated += bytes;
+                }
+            }
+            assertThat(log).noneMatch(line -> line.contains("reject"));
+            return new long[] {written / measured, allocated / measured};
+        }
+    }
+
     private static void runUntil(final SwitchboardAgent agent, final BooleanSupplier done)
     {
         final long deadline = System.nanoTime() + 10_000_000_000L;
