@@ -1,6 +1,5 @@
 package io.switchboard.datapath;
 
-import io.switchboard.bpf.BpfException;
 import io.switchboard.bpf.BpfMap;
 import io.switchboard.maglev.Backend;
 import io.switchboard.maglev.MaglevTableBuilder;
@@ -252,6 +251,8 @@ public final class DatapathProgrammer implements AutoCloseable
     private MemorySegment slotKeys = MemorySegment.NULL;
     private MemorySegment slotValues = MemorySegment.NULL;
     private Adoption adoption;
+    /** The table removed svc_ids point at (M = 0); created on the first removal. */
+    private BpfMap emptyTable;
 
     /**
      * @param maps       the datapath's maps, sized when the object was loaded.
@@ -425,6 +426,11 @@ public final class DatapathProgrammer implements AutoCloseable
         pendingFrontends.clear();
     }
 
+    /**
+     * Removed tables leave sb_maglev by one batch update that points their svc_ids at one shared empty table (slot
+     * 0 = M = 0: never routes): the kernel has no batch delete for a map-of-maps, and a delete per table would wait
+     * for a grace period each. The empty table costs one slot; a svc_id that comes round again gets a real one.
+     */
     private void removePendingTables()
     {
         if (pendingRemovals.isEmpty())
@@ -432,35 +438,38 @@ public final class DatapathProgrammer implements AutoCloseable
             return;
         }
         final MemorySegment keys = outerKeys(pendingRemovals.size());
+        final int emptyFd = emptyTable().fd();
         int count = 0;
         for (final Table table : pendingRemovals)
         {
             if (table.inOuter)
             {
-                keys.setAtIndex(ValueLayout.JAVA_INT, count++, table.svcId);
+                keys.setAtIndex(ValueLayout.JAVA_INT, count, table.svcId);
+                outerValues.setAtIndex(ValueLayout.JAVA_INT, count, emptyFd);
+                count++;
             }
         }
-        try
+        if (count > 0)
         {
-            maps.maglev().deleteBatch(keys, count);
-        }
-        catch (final BpfException ex)
-        {
-            // one already gone (ENOENT ends a batch): the rest one by one
-            for (int i = 0; i < count; i++)
-            {
-                u32Key.set(ValueLayout.JAVA_INT, 0, keys.getAtIndex(ValueLayout.JAVA_INT, i));
-                maps.maglev().delete(u32Key);
-            }
+            maps.maglev().updateBatch(keys, outerValues, count, BpfMap.BPF_ANY);
+            writes.outerBatches++;
         }
         writes.deletions += count;
         writes.outerUpdates += count;
-        writes.outerBatches++;
         for (final Table table : pendingRemovals)
         {
             svcIds.free(table.svcId); // only now: a new table must not take the id of one still in sb_maglev
         }
         pendingRemovals.clear();
+    }
+
+    private BpfMap emptyTable()
+    {
+        if (null == emptyTable)
+        {
+            emptyTable = BpfMap.create("sb_mglv_empty", DatapathAbi.MAGLEV_TABLE_SPEC, 1, BpfMap.BPF_F_INNER_MAP);
+        }
+        return emptyTable;
     }
 
     /**
@@ -1435,6 +1444,10 @@ public final class DatapathProgrammer implements AutoCloseable
     public void close()
     {
         // tables are held by sb_maglev: they outlive the agent
+        if (null != emptyTable)
+        {
+            emptyTable.close();
+        }
         arena.close();
     }
 }
