@@ -160,16 +160,44 @@ public final class AgentHttpServer implements AutoCloseable
     {
         final String path = exchange.getRequestURI().getPath();
         final LiveView view = liveView;
-        if (null != view && ("/objects".equals(path) || "/rejected".equals(path)))
+        if (null != view && ("/objects".equals(path) || "/rejected".equals(path) || "/observed".equals(path)))
         {
             try (exchange)
             {
-                respond(exchange, 200, "application/json", "/objects".equals(path) ?
-                    view.objectsJson(serialization) : view.rejectionsJson(serialization));
+                final String body = switch (path)
+                {
+                    case "/objects" -> view.objectsJson(serialization);
+                    case "/rejected" -> view.rejectionsJson(serialization);
+                    default -> view.observedJson(serialization, after(exchange.getRequestURI().getQuery()));
+                };
+                respond(exchange, 200, "application/json", body);
             }
             return;
         }
         healthz(exchange);
+    }
+
+    /** {@code after=N} of a query, else 0. */
+    private static long after(final String query)
+    {
+        if (null != query)
+        {
+            for (final String parameter : query.split("&"))
+            {
+                if (parameter.startsWith("after="))
+                {
+                    try
+                    {
+                        return Long.parseLong(parameter.substring("after=".length()));
+                    }
+                    catch (final NumberFormatException ignored)
+                    {
+                        return 0;
+                    }
+                }
+            }
+        }
+        return 0;
     }
 
     private void healthz(final HttpExchange exchange) throws IOException

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What the agent's model holds, for the CLI: every Service, EndpointSlice (received and derived by the endpoints
@@ -26,6 +27,9 @@ public final class LiveView
 
     private final ConcurrentHashMap<String, HasMetadata> objects = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Rejection> rejections = new ConcurrentHashMap<>();
+    /** Key → the sequence number of the last time the agent accepted, rejected or deleted it. */
+    private final ConcurrentHashMap<String, Long> observed = new ConcurrentHashMap<>();
+    private final AtomicLong sequence = new AtomicLong();
 
     /** The object as the model holds it now, in {@code namespace} ("" for Nodes); clears a rejection of it. */
     public void put(final String namespace, final HasMetadata object)
@@ -33,6 +37,7 @@ public final class LiveView
         final String key = key(object.getKind(), namespace, object.getMetadata().getName());
         objects.put(key, object);
         rejections.remove(key);
+        observe(key);
     }
 
     /** The object is gone (deleted, or a derived slice no longer wanted). */
@@ -41,6 +46,7 @@ public final class LiveView
         final String key = key(kind, namespace, name);
         objects.remove(key);
         rejections.remove(key);
+        observe(key);
     }
 
     /** The agent refused this version of the object; an earlier accepted version is no longer what the user wants. */
@@ -51,6 +57,40 @@ public final class LiveView
         objects.remove(key);
         rejections.put(key, new Rejection(kind, null == namespace || namespace.isEmpty() ? "" : namespace, name,
             field, reason));
+        observe(key);
+    }
+
+    private void observe(final String key)
+    {
+        observed.put(key, sequence.incrementAndGet());
+    }
+
+    /**
+     * What the agent handled after sequence number {@code after}, so {@code apply} and {@code delete} can wait for
+     * their verdict: {@code {"kind": "ObservedList", "sequence": N, "items": [{kind, namespace, name, sequence}]}};
+     * an object's entry there means it is now in {@code /objects} (accepted), in {@code /rejected}, or gone.
+     */
+    public String observedJson(final KubernetesSerialization serialization, final long after)
+    {
+        final List<Map<String, Object>> items = new ArrayList<>();
+        observed.forEach((key, seen) ->
+        {
+            if (seen > after)
+            {
+                final String[] parts = key.split("/", 3);
+                final Map<String, Object> item = new LinkedHashMap<>();
+                item.put("kind", parts[0]);
+                item.put("namespace", parts[1]);
+                item.put("name", parts[2]);
+                item.put("sequence", seen);
+                items.add(item);
+            }
+        });
+        final Map<String, Object> list = new LinkedHashMap<>();
+        list.put("kind", "ObservedList");
+        list.put("sequence", sequence.get());
+        list.put("items", items);
+        return serialization.asJson(list);
     }
 
     /** The objects as a Kubernetes {@code v1 List}, sorted by kind, namespace and name. */

@@ -72,7 +72,7 @@ record AgentObjects(List<HasMetadata> objects, List<Rejection> rejections, Strin
             r.name().equals(name)).findFirst().orElse(null);
     }
 
-    private static String get(final String agent, final String path) throws IOException
+    static String get(final String agent, final String path) throws IOException
     {
         final HttpURLConnection connection = (HttpURLConnection)URI.create(agent + path).toURL().openConnection();
         connection.setConnectTimeout(CONNECT_TIMEOUT_MS);

@@ -28,4 +28,10 @@ public final class ApplyCommand extends ManifestCommand
         sink.upsert(object);
         return "configured";
     }
+
+    @Override
+    boolean deleting()
+    {
+        return false;
+    }
 }

@@ -29,4 +29,10 @@ public final class DeleteCommand extends ManifestCommand
         sink.delete(ObjectKinds.of(object), object.getMetadata().getNamespace(), object.getMetadata().getName());
         return "deleted";
     }
+
+    @Override
+    boolean deleting()
+    {
+        return true;
+    }
 }

@@ -80,8 +80,13 @@ class CliAgentTest
             final Run apply = cli(node, "apply", "-f", web.toString(), "-f", edge.toString(),
                 "--aeron-dir", directories.aeron().toString());
             assertThat(apply.code()).as(apply.err()).isZero();
-            assertThat(apply.out()).contains("service/web configured", "endpointslice/web-1 configured",
-                "pod/web-0 configured", "service/edge configured");
+            assertThat(apply.out()).contains("service/web created", "endpointslice/web-1 created",
+                "pod/web-0 created", "service/edge created");
+            // the agent's verdicts, as kubectl prints them: the same file again changes nothing
+            final Run again = cli(node, "apply", "-f", web.toString(), "--aeron-dir", directories.aeron().toString());
+            assertThat(again.code()).as(again.err()).isZero();
+            assertThat(again.out()).contains("service/web unchanged", "endpointslice/web-1 unchanged",
+                "pod/web-0 unchanged");
 
             final InetSocketAddress nodePort = new InetSocketAddress(node.address4(), 30080);
             await(() -> tryTcp(network.client(), nodePort), answer -> null != answer);
@@ -154,6 +159,10 @@ class CliAgentTest
             final Run deleted = cli(node, "delete", "-f", web.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(deleted.code()).as(deleted.err()).isZero();
             assertThat(deleted.out()).contains("service/web deleted");
+            final Run deletedAgain = cli(node, "delete", "-f", web.toString(), "--aeron-dir",
+                directories.aeron().toString());
+            assertThat(deletedAgain.code()).isEqualTo(1);
+            assertThat(deletedAgain.err()).contains("service/web: not found");
             await(() -> tryTcp(network.client(), nodePort), answer -> null == answer);
             final Run gone = cli(node, "explain", "svc", "web", "--bpffs-dir", bpffs, "--state-dir", state);
             assertThat(gone.code()).isEqualTo(1);
@@ -181,8 +190,8 @@ class CliAgentTest
         {
             final Run apply = cli(node, "apply", "-f", manifests.toString(), "--aeron-dir", directories.aeron().toString());
             assertThat(apply.code()).as(apply.err()).isZero();
-            assertThat(apply.out()).contains("service/web-service configured", "service/web-nodeport configured",
-                "service/web-lb configured", "pod/web-app-0 configured");
+            assertThat(apply.out()).contains("service/web-service created", "service/web-nodeport created",
+                "service/web-lb created", "pod/web-app-0 created");
 
             // ClusterIP, NodePort and LoadBalancer addresses, each answered by every pod
             final Map<String, InetSocketAddress> targets = DemoCommand.targets(services, network);
@@ -231,7 +240,12 @@ class CliAgentTest
                   selector: {app: web-app}
                   ports: [{port: 80, targetPort: 8080, nodePort: %d}]
                 """.formatted(takenNodePort));
-            cli(node, "apply", "-f", broken.toString(), "--aeron-dir", directories.aeron().toString());
+            final Run rejected = cli(node, "apply", "-f", broken.toString(), "--aeron-dir",
+                directories.aeron().toString());
+            assertThat(rejected.code()).as("apply waits for the agent's verdict").isEqualTo(1);
+            assertThat(rejected.out()).contains("service/nomatch created");
+            assertThat(rejected.err()).contains("broken.yaml: service/clash: the agent rejected it: " +
+                "spec.ports[0].nodePort: port is already allocated");
             final Run nomatch = await(() -> cli(node, "explain", "svc", "nomatch", "--node-name", DemoCommand.NODE,
                 "--node-ip", "198.18.0.1", "--bpffs-dir", bpffs, "--state-dir", state),
                 run -> !run.out().contains("does not exist"));

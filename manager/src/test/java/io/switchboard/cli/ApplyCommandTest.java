@@ -177,7 +177,11 @@ class ApplyCommandTest
         final CommandLine commandLine = new CommandLine(command);
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(err, true));
-        return commandLine.execute(arguments);
+        // a recorder instead of an agent: no verdicts to read (CliAgentTest reads a real agent's)
+        final String[] all = java.util.Arrays.copyOf(arguments, arguments.length + 2);
+        all[arguments.length] = "--agent";
+        all[arguments.length + 1] = "off";
+        return commandLine.execute(all);
     }
 
     private Path write(final String name, final String text) throws IOException
