@@ -250,7 +250,7 @@ public final class BenchMain
             result.percentileMicros(99), result.percentileMicros(99.9), result.maxMicros(),
             result.histogram().getTotalCount(), result.ratePerSecond(), result.snapshotSeconds(), result.lateOffers(),
             result.idle(), result.offerPercentileMicros(50), result.offerPercentileMicros(99),
-            result.idleCpuPercent()));
+            result.idleCpuPercent(), result.allocBytesPerUpdate(), result.mapMemoryMib()));
         System.out.printf(Locale.ROOT, "   snapshot through the stream: %.3f s; update visible: p50 %.0f us, " +
             "p99 %.0f us, p99.9 %.0f us, max %.0f us of %d (%d offered late; intended to offer returned: p50 %.0f us, " +
             "p99 %.0f us)%n", result.snapshotSeconds(), result.percentileMicros(50), result.percentileMicros(99),

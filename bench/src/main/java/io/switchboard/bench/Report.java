@@ -50,7 +50,7 @@ final class Report
      */
     record UpdateVisible(double p50Micros, double p99Micros, double p999Micros, double maxMicros, long updates,
         int rate, double snapshotS, long lateOffers, String idle, double offerP50Micros, double offerP99Micros,
-        double idleCpuPercent)
+        double idleCpuPercent, double allocBytesPerUpdate, double mapMemoryMib)
     {
     }
 
@@ -256,7 +256,9 @@ final class Report
             ", \"rate_per_s\": " + u.rate() + ", \"snapshot_s\": " + num(u.snapshotS()) + ", \"late_offers\": " +
             u.lateOffers() + ", \"offer_p50\": " + num(u.offerP50Micros()) + ", \"offer_p99\": " +
             num(u.offerP99Micros()) + ", \"idle\": " + str(u.idle()) + ", \"agent_idle_cpu_percent\": " +
-            num(u.idleCpuPercent()) + "}";
+            num(u.idleCpuPercent()) + ", \"alloc_bytes_per_update\": " +
+            (Double.isNaN(u.allocBytesPerUpdate()) ? "null" : Long.toString(Math.round(u.allocBytesPerUpdate()))) +
+            ", \"map_memory_mib\": " + num(u.mapMemoryMib()) + "}";
     }
 
     private static String perSystem(final Map<String, Map<Integer, Double>> bySystem)
@@ -510,12 +512,14 @@ final class Report
                 "by the publisher, which waits for it) to the agent's duty cycle having written the BPF maps, " +
                 "through the Aeron IPC stream (µs, HdrHistogram):\n\n| services × 10 endpoints | changes | rate | " +
                 "p50 | p99 | p99.9 | max | publisher's share p50/p99 | offered late | snapshot through the stream | " +
-                "agent idle strategy | idle agent's CPU |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | " +
-                "---: | --- | ---: |\n");
+                "agent idle strategy | idle agent's CPU | agent allocation per update | maps' memlock |\n" +
+                "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n");
             updateVisible.forEach((n, u) -> out.append(String.format(Locale.ROOT,
-                "| %,d | %d | %d/s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f/%.0f µs | %d | %.3f s | %s | %.2f %% |\n",
+                "| %,d | %d | %d/s | %.0f µs | %.0f µs | %.0f µs | %.0f µs | %.0f/%.0f µs | %d | %.3f s | %s | %.2f %% | " +
+                "%,.0f B | %.1f MiB |\n",
                 n, u.updates(), u.rate(), u.p50Micros(), u.p99Micros(), u.p999Micros(), u.maxMicros(),
-                u.offerP50Micros(), u.offerP99Micros(), u.lateOffers(), u.snapshotS(), u.idle(), u.idleCpuPercent())));
+                u.offerP50Micros(), u.offerP99Micros(), u.lateOffers(), u.snapshotS(), u.idle(), u.idleCpuPercent(),
+                u.allocBytesPerUpdate(), u.mapMemoryMib())));
         }
         out.append("\nTargets:\n\n| target | result | detail |\n| --- | --- | --- |\n");
         for (final Target t : targets())

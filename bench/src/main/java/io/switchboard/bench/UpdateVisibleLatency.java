@@ -70,7 +70,7 @@ final class UpdateVisibleLatency
      *                         publisher's own share: waking, JSON encoding, offer)
      */
     record Result(int services, Histogram histogram, double snapshotSeconds, long lateOffers, int ratePerSecond,
-        String idle, Histogram offers, double idleCpuPercent)
+        String idle, Histogram offers, double idleCpuPercent, double allocBytesPerUpdate, double mapMemoryMib)
     {
         double offerPercentileMicros(final double percentile)
         {
@@ -186,6 +186,7 @@ final class UpdateVisibleLatency
                 proxy.snapshotEnd(SourceKind.KUBERNETES, 1, 2 * count);
                 awaitApplied(recorder, 2L * count, log);
                 final double snapshotSeconds = (System.nanoTime() - snapshotStart) / 1e9;
+                final double mapMemoryMib = datapathMemlockMib();
                 if (programmer.programmedPorts().size() != count)
                 {
                     throw new IllegalStateException(programmer.programmedPorts().size() + " service ports " +
@@ -209,11 +210,16 @@ final class UpdateVisibleLatency
                 final long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
                 recorder.measureFrom(start + warmup * intervalNs);
                 long late = 0;
+                long allocatedBefore = 0;
                 final Histogram offers = new Histogram(HIGHEST_NS, 3);
                 for (int i = 0; i < total; i++)
                 {
                     final long intended = start + i * intervalNs;
                     waitUntil(intended);
+                    if (i == warmup)
+                    {
+                        allocatedBefore = agentAllocatedBytes(runner.thread());
+                    }
                     if (i >= warmup && System.nanoTime() - intended > intervalNs)
                     {
                         late++;
@@ -230,17 +236,59 @@ final class UpdateVisibleLatency
                     throw new IllegalStateException(agent.adapter().rejected() + " updates rejected: " +
                         agent.adapter().distinctErrors());
                 }
+                final double allocPerUpdate = (double)(agentAllocatedBytes(runner.thread()) - allocatedBefore) / changes;
                 final double idleCpu = idleCpuPercent(runner.thread());
                 // the recorder's histogram is read after the agent thread stopped
                 runner.close();
                 return new Result(count, recorder.histogram.copy(), snapshotSeconds, late, ratePerSecond, idle,
-                    offers, idleCpu);
+                    offers, idleCpu, allocPerUpdate, mapMemoryMib);
             }
         }
         finally
         {
             removeTree(pins);
             removeTree(aeronDir);
+        }
+    }
+
+    /** Bytes the agent thread has allocated so far (HotSpot's per-thread counter). */
+    private static long agentAllocatedBytes(final Thread agentThread)
+    {
+        return ((com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean())
+            .getThreadAllocatedBytes(agentThread.threadId());
+    }
+
+    /**
+     * The memlock of every BPF map of the datapath, as {@code bpftool -j map show} reports it: the object's maps
+     * ({@code sb_*}) and the inner Maglev tables ({@code sb_mglv_*}), in MiB. The harness's datapath is the only one
+     * on the machine while it runs.
+     */
+    private static double datapathMemlockMib()
+    {
+        try
+        {
+            final Process process = new ProcessBuilder("bpftool", "-j", "map", "show")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            final String json = new String(process.getInputStream().readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+            process.waitFor();
+            long bytes = 0;
+            final java.util.regex.Matcher map = java.util.regex.Pattern
+                .compile("\"name\":\"(sb_[^\"]*)\"[^}]*?\"bytes_memlock\":(\\d+)").matcher(json);
+            while (map.find())
+            {
+                bytes += Long.parseLong(map.group(2));
+            }
+            return bytes / (1024.0 * 1024.0);
+        }
+        catch (final IOException ex)
+        {
+            return Double.NaN;
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
         }
     }
 

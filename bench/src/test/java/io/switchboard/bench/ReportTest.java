@@ -27,8 +27,8 @@ class ReportTest
         report.connect("switchboard", 10_000, new Report.Connect(100, 200, 5000, 0));
         report.connect("iptables", 10_000, new Report.Connect(150, 300, 4000, 0));
         report.connect("nftables", 10_000, new Report.Connect(90, 400, 6000, 0));
-        report.updateVisible(10_000, new Report.UpdateVisible(250, 800, 1500, 4000, 2000, 200, 12.5, 3, "backoff", 40, 90, 0.5));
-        report.updateVisible(1000, new Report.UpdateVisible(200, 600, 900, 1200, 2000, 200, 1.25, 0, "backoff", 30, 70, 0.5));
+        report.updateVisible(10_000, new Report.UpdateVisible(250, 800, 1500, 4000, 2000, 200, 12.5, 3, "backoff", 40, 90, 0.5, 30000, 12.5));
+        report.updateVisible(1000, new Report.UpdateVisible(200, 600, 900, 1200, 2000, 200, 1.25, 0, "backoff", 30, 70, 0.5, 30000, 12.5));
         report.datapathEmpty = 10.0;
         for (final String name : DatapathCost.CASES)
         {
@@ -52,7 +52,8 @@ class ReportTest
         assertThat(json).contains("\"program_10k_s\": {\"switchboard\": 0.5, \"iptables\": 10, \"nftables\": 1}");
         assertThat(json).contains("\"update_visible_10k_us\": {\"p50\": 250, \"p99\": 800, \"p999\": 1500, " +
             "\"max\": 4000, \"updates\": 2000, \"rate_per_s\": 200, \"snapshot_s\": 12.5, \"late_offers\": 3, " +
-            "\"offer_p50\": 40, \"offer_p99\": 90, \"idle\": \"backoff\", \"agent_idle_cpu_percent\": 0.5}");
+            "\"offer_p50\": 40, \"offer_p99\": 90, \"idle\": \"backoff\", \"agent_idle_cpu_percent\": 0.5, " +
+            "\"alloc_bytes_per_update\": 30000, \"map_memory_mib\": 12.5}");
         assertThat(json).contains("\"update_visible_1k_us\": {\"p50\": 200, \"p99\": 600, \"p999\": 900, " +
             "\"max\": 1200, ");
         assertThat(json).contains("\"datapath_ns\": {\"empty\": 10, \"new_flow\": {\"10\": 25, \"1000\": 25, " +
@@ -78,7 +79,7 @@ class ReportTest
     void oneChangeTargetIsJudgedOnUpdateVisibleNotOnApplyAlone()
     {
         final Report report = sample();
-        report.updateVisible(10_000, new Report.UpdateVisible(250, 1001, 1500, 4000, 2000, 200, 12.5, 0, "backoff", 40, 90, 0.5));
+        report.updateVisible(10_000, new Report.UpdateVisible(250, 1001, 1500, 4000, 2000, 200, 12.5, 0, "backoff", 40, 90, 0.5, 30000, 12.5));
         final Report.Target target = report.targets().get(2);
         assertThat(target.met()).isFalse();
         assertThat(target.detail()).contains("p99 1.001 ms", "programmer apply alone p99 0.800 ms");
