@@ -49,12 +49,11 @@ public final class LiveView
         observe(key);
     }
 
-    /** The agent refused this version of the object; an earlier accepted version is no longer what the user wants. */
+    /** The agent refused this version of the object; an earlier accepted version, which the model still serves, stays. */
     public void reject(final String kind, final String namespace, final String name, final String field,
         final String reason)
     {
         final String key = key(kind, namespace, name);
-        objects.remove(key);
         rejections.put(key, new Rejection(kind, null == namespace || namespace.isEmpty() ? "" : namespace, name,
             field, reason));
         observe(key);

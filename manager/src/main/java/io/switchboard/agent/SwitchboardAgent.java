@@ -111,6 +111,9 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final Map<ServicePortKey, int[]> statusSvcIds = new HashMap<>();
     private final Map<ServicePortKey, AgentStatus.HealthCheck> statusHealthChecks = new HashMap<>();
     private static final int HELD_UPDATES_MAX = 16_384;
+    /** A snapshot open longer than this (its source died mid-way) is programmed every cycle again. */
+    private static final long SNAPSHOT_HOLD_MAX_NS = 30_000_000_000L;
+    private long snapshotOpenedNs;
     private long lastFlushNs = System.nanoTime();
     private int cycleUpdates;
 
@@ -241,7 +244,9 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         int work = null == adapter ? 0 : adapter.poll();
         // while a source's snapshot streams in, changes are programmed every SNAPSHOT_FLUSH_NS, not every
         // cycle: new tables then reach sb_maglev in a few large batches (one RCU grace period each)
-        final boolean holding = !snapshots.isEmpty() && System.nanoTime() - lastFlushNs < SNAPSHOT_FLUSH_NS
+        final long nowNs = System.nanoTime();
+        final boolean holding = !snapshots.isEmpty() && nowNs - lastFlushNs < SNAPSHOT_FLUSH_NS
+            && nowNs - snapshotOpenedNs < SNAPSHOT_HOLD_MAX_NS // a snapshot that never ends does not slow the agent
             && cycleUpdates <= HELD_UPDATES_MAX - ControlPlaneConfiguration.FRAGMENT_LIMIT;
         if (holding)
         {
@@ -600,6 +605,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     @Override
     public void onSnapshotBegin(final SourceKind source, final long snapshotId)
     {
+        if (snapshots.isEmpty())
+        {
+            snapshotOpenedNs = System.nanoTime();
+        }
         snapshots.put(source, new Snapshot(snapshotId, new HashSet<>()));
     }
 

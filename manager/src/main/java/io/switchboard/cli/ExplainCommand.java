@@ -141,6 +141,12 @@ public final class ExplainCommand implements Callable<Integer>
         ok("the Service exists: " + definition.type() + ", clusterIP " + definition.clusterIPs().stream()
             .map(IpAddresses::format).collect(Collectors.joining(",", "", "")) + ", " + definition.ports().size() +
             " port(s)", null);
+        final AgentObjects.Rejection latest = known.rejectionOf("Service", namespace, name);
+        if (null != latest)
+        {
+            warn("the agent rejected its latest version (" + latest.field() + ": " + latest.reason() +
+                ") and still serves this one", "fix that field and apply again");
+        }
         if (!definition.programmed())
         {
             warn("it gets no dataplane entries: " + definition.skipReason(),

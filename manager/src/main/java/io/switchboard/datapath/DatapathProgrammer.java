@@ -219,6 +219,8 @@ public final class DatapathProgrammer implements AutoCloseable
     private int batchDepth;
     /** New inner tables (held open) by svc_id, waiting for their outer update, in the order they were made. */
     private final Map<Integer, BpfMap> pendingInserts = new LinkedHashMap<>();
+    /** The tables of pendingInserts, by svc_id. */
+    private final Map<Integer, Table> pendingTables = new HashMap<>();
     /** Frontend values that name a table in pendingInserts: written after it is live. */
     private final Map<FrontendKey, FrontendValue> pendingFrontends = new LinkedHashMap<>();
     /** Tables to remove from sb_maglev once no frontend names them. */
@@ -396,6 +398,7 @@ public final class DatapathProgrammer implements AutoCloseable
     {
         if (pendingInserts.isEmpty())
         {
+            pendingFrontends.clear();
             return;
         }
         final MemorySegment keys = outerKeys(pendingInserts.size());
@@ -414,14 +417,42 @@ public final class DatapathProgrammer implements AutoCloseable
             writes.outerBatches++;
             writes.tableSwitches += count;
         }
+        catch (final RuntimeException ex)
+        {
+            forgetPendingTables();
+            throw ex;
+        }
         finally
         {
             pendingInserts.values().forEach(BpfMap::close); // sb_maglev holds them now
             pendingInserts.clear();
+            pendingTables.clear();
         }
-        for (final Map.Entry<FrontendKey, FrontendValue> entry : pendingFrontends.entrySet())
+        final List<Map.Entry<FrontendKey, FrontendValue>> frontends = List.copyOf(pendingFrontends.entrySet());
+        pendingFrontends.clear();
+        for (final Map.Entry<FrontendKey, FrontendValue> entry : frontends)
         {
             writeFrontendNow(entry.getKey(), entry.getValue());
+        }
+    }
+
+    /**
+     * The outer batch failed: none of its tables is live. They are made new again (the next apply rebuilds them from
+     * nothing) and the frontends that were waiting for them are forgotten as written, so it writes them too.
+     */
+    private void forgetPendingTables()
+    {
+        for (final Table table : pendingTables.values())
+        {
+            table.live = null;
+            table.liveId = 0;
+            table.inOuter = false;
+            table.halves = false;
+            table.standby = null;
+        }
+        for (final Programmed current : programmed.values())
+        {
+            current.frontends.keySet().removeAll(pendingFrontends.keySet());
         }
         pendingFrontends.clear();
     }
@@ -486,9 +517,26 @@ public final class DatapathProgrammer implements AutoCloseable
         {
             applyInBatch(state, internalLocal, externalLocal);
         }
+        catch (final RuntimeException ex)
+        {
+            distrustFlips();
+            throw ex;
+        }
         finally
         {
             commit();
+        }
+    }
+
+    /**
+     * A write failed part way: some frontends of a table flipped in this batch may still name its other half. The
+     * next change of such a table builds a new inner table instead of writing a half that may be read.
+     */
+    private void distrustFlips()
+    {
+        for (final Table table : flipped)
+        {
+            table.halves = false;
         }
     }
 
@@ -637,6 +685,11 @@ public final class DatapathProgrammer implements AutoCloseable
         try
         {
             removeInBatch(key);
+        }
+        catch (final RuntimeException ex)
+        {
+            distrustFlips();
+            throw ex;
         }
         finally
         {
@@ -880,6 +933,7 @@ public final class DatapathProgrammer implements AutoCloseable
             created.close();
             throw ex;
         }
+        pendingTables.put(table.svcId, table);
         final BpfMap replaced = pendingInserts.put(table.svcId, created);
         if (null != replaced)
         {
@@ -970,6 +1024,7 @@ public final class DatapathProgrammer implements AutoCloseable
     {
         table.removed = true;
         final BpfMap pending = pendingInserts.remove(table.svcId);
+        pendingTables.remove(table.svcId);
         if (null != pending)
         {
             pending.close();
@@ -990,6 +1045,7 @@ public final class DatapathProgrammer implements AutoCloseable
 
     private void writeFrontendNow(final FrontendKey key, final FrontendValue value)
     {
+        pendingFrontends.remove(key); // this value supersedes one still waiting
         frontendKey(key);
         svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "svc_id"), value.svcId());
         svcValue.set(ValueLayout.JAVA_INT, offset(SVC_VALUE, "flags"), value.flags());
@@ -1242,9 +1298,27 @@ public final class DatapathProgrammer implements AutoCloseable
         {
             deleteFrontend(frontend);
         }
+        // backends the previous agent had retired but not yet deleted: no table names them now (those of the
+        // unclaimed tables are retired with their table)
+        final Set<Integer> named = new HashSet<>();
         for (final Table table : finished.unclaimedTables())
         {
+            named.addAll(table.backendIds.values());
             removeTable(table);
+        }
+        for (final Programmed current : programmed.values())
+        {
+            for (final Table table : current.tables.values())
+            {
+                named.addAll(table.backendIds.values());
+            }
+        }
+        for (final int id : finished.backendIdsFound)
+        {
+            if (!named.contains(id))
+            {
+                retiring.add(id);
+            }
         }
         for (final NeighKey neigh : finished.unclaimedNeigh())
         {
@@ -1257,6 +1331,8 @@ public final class DatapathProgrammer implements AutoCloseable
     {
         private final Map<FrontendKey, FrontendValue> frontendValues = new HashMap<>();
         private final Map<Integer, Table> tables = new HashMap<>();
+        /** Every backend id in sb_backends: named by a table, or retired and not yet deleted by the previous agent. */
+        private final Set<Integer> backendIdsFound = new HashSet<>();
         private final Set<FrontendKey> claimedFrontends = new HashSet<>();
         private final Map<NeighKey, byte[]> neigh = new HashMap<>();
 
@@ -1303,9 +1379,37 @@ public final class DatapathProgrammer implements AutoCloseable
                         }
                     }
                 }
+                // a previous agent stopped between a flip's frontend writes: its frontends disagree on the half, so
+                // the next change of that table builds a new inner table rather than write a half one may read
+                for (final FrontendValue adopted : adoption.frontendValues.values())
+                {
+                    final Table table = adoption.tables.get(adopted.svcId());
+                    if (null != table && table.liveB != ((adopted.flags() & DatapathAbi.SVC_F_TABLE_B) != 0))
+                    {
+                        table.halves = false;
+                    }
+                }
+                readBackendIds(maps, adoption, backendIds, scratch);
                 readNeigh(maps, adoption, scratch);
             }
             return adoption;
+        }
+
+        /** Reserves every id sb_backends holds, so none is handed out again while entries may name it. */
+        private static void readBackendIds(final DatapathMaps maps, final Adoption adoption,
+            final IdAllocator backendIds, final Arena scratch)
+        {
+            final MemorySegment key = scratch.allocate(ValueLayout.JAVA_INT);
+            final MemorySegment next = scratch.allocate(ValueLayout.JAVA_INT);
+            MemorySegment previous = null;
+            while (maps.backends().nextKey(previous, next))
+            {
+                key.copyFrom(next);
+                previous = key;
+                final int id = key.get(ValueLayout.JAVA_INT, 0);
+                adoption.backendIdsFound.add(id);
+                backendIds.reserve(id);
+            }
         }
 
         private static void readNeigh(final DatapathMaps maps, final Adoption adoption, final Arena scratch)

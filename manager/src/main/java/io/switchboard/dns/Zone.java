@@ -9,6 +9,7 @@ import org.xbill.DNS.TextParseException;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,21 +94,26 @@ public final class Zone
     void put(final NamespacedName service, final ServiceRecords records)
     {
         final ServiceRecords previous = null == records ? services.remove(service) : services.put(service, records);
-        if (null != previous)
-        {
-            pointers(previous, false);
-        }
-        else if (null != records)
+        if (null == previous && null != records)
         {
             namespaces.merge(service.namespace(), 1, Integer::sum);
         }
-        if (null != records)
-        {
-            pointers(records, true);
-        }
-        else if (null != previous)
+        else if (null != previous && null == records)
         {
             namespaces.computeIfPresent(service.namespace(), (namespace, count) -> count > 1 ? count - 1 : null);
+        }
+        // the new pointers first, then the old ones no longer named: an address in both never lacks its name
+        final Map<InetAddress, List<Name>> added = null == records ? Map.of() : pointers(records);
+        added.forEach((address, names) -> names.forEach(name -> pointer(address, name, true)));
+        if (null != previous)
+        {
+            pointers(previous).forEach((address, names) -> names.forEach(name ->
+            {
+                if (!added.getOrDefault(address, List.of()).contains(name))
+                {
+                    pointer(address, name, false);
+                }
+            }));
         }
     }
 
@@ -117,14 +123,17 @@ public final class Zone
         serial = value;
     }
 
-    private void pointers(final ServiceRecords records, final boolean add)
+    private static Map<InetAddress, List<Name>> pointers(final ServiceRecords records)
     {
+        final Map<InetAddress, List<Name>> pointers = new HashMap<>();
         if (records.kind() == Kind.CLUSTER_IP)
         {
-            records.addresses().forEach(address -> pointer(address, records.name(), add));
+            records.addresses().forEach(address ->
+                pointers.computeIfAbsent(address, a -> new ArrayList<>()).add(records.name()));
         }
-        records.hosts().forEach((host, addresses) ->
-            addresses.forEach(address -> pointer(address, child(host, records.name()), add)));
+        records.hosts().forEach((host, addresses) -> addresses.forEach(address ->
+            pointers.computeIfAbsent(address, a -> new ArrayList<>()).add(child(host, records.name()))));
+        return pointers;
     }
 
     private void pointer(final InetAddress address, final Name name, final boolean add)

@@ -187,6 +187,56 @@ class DatapathProgrammerTest
         }
     }
 
+    /**
+     * An agent that stops between removing an endpoint and deleting its backend leaves the id in sb_backends (and
+     * conntrack may name it): the next agent reserves it, so it is not handed to another endpoint, and deletes it
+     * once adoption is complete.
+     */
+    @Test
+    void aBackendTheLastAgentRetiredIsNeitherReusedNorLeftBehind(final PinDirectory pins) throws Exception
+    {
+        final ClusterModel model = model();
+        model.upsert(Manifests.service("web", "10.96.0.10", 80, 0));
+        model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.11")));
+        final Set<Integer> before;
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            apply(model, programmer);
+            before = distinct(liveTable(datapath.maps(), programmer.frontends(port("web")).values().iterator().next()
+                .svcId()));
+            apply(model, programmer, model.upsert(Manifests.slice("web", List.of("198.19.0.10"))));
+            // stops before the deferred delete
+        }
+        try (BpfMap backends = datapathBackends(pins))
+        {
+            assertThat(count(backends, 4)).as("the retired backend is still there").isEqualTo(2);
+        }
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
+            DatapathProgrammer programmer = programmer(datapath))
+        {
+            programmer.adopt();
+            apply(model, programmer);
+            programmer.completeAdoption();
+            settle(programmer);
+            assertThat(count(datapath.maps().backends(), 4)).as("the retired one deleted").isEqualTo(1);
+
+            apply(model, programmer, model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.12"))));
+            final Set<Integer> now = distinct(liveTable(datapath.maps(), programmer.frontends(port("web")).values()
+                .iterator().next().svcId()));
+            assertThat(now).as("the new endpoint gets an id neither of the first two had").hasSize(2)
+                .containsAnyElementsOf(before);
+            final Set<Integer> fresh = new HashSet<>(now);
+            fresh.removeAll(before);
+            assertThat(fresh).hasSize(1);
+        }
+    }
+
+    private static BpfMap datapathBackends(final PinDirectory pins)
+    {
+        return BpfMap.openPinned(pins.path().resolve("maps").resolve(DatapathAbi.BACKENDS), DatapathAbi.BACKENDS_SPEC);
+    }
+
     @Test
     void aServiceThatLosesItsEndpointsRefusesAndLeavesNoBackendThenDeletionLeavesNothing(final PinDirectory pins)
         throws Exception
