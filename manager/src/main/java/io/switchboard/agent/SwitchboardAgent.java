@@ -366,13 +366,21 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         programmer.begin();
         try
         {
+            // removed ports first: a renamed port's successor may take over its frontends, which removing the old
+            // port afterwards would delete
+            for (final ServicePortKey key : pending)
+            {
+                if (null == model.state(key))
+                {
+                    programmer.remove(key);
+                    updateStatus(key, null);
+                }
+            }
             for (final ServicePortKey key : pending)
             {
                 final ServicePortState state = model.state(key);
                 if (null == state)
                 {
-                    programmer.remove(key);
-                    updateStatus(key, null);
                     continue;
                 }
                 final ServiceDefinition service = model.service(key.service());

@@ -157,6 +157,48 @@ class SwitchboardAgentTest
         }
     }
 
+    /** A port renamed in place: its successor takes over the same frontend, which must survive the old port's removal. */
+    @Test
+    void aRenamedPortKeepsItsFrontend(final PinDirectory pins) throws Exception
+    {
+        final KubernetesSerialization serialization = new KubernetesSerialization();
+        final List<String> log = new ArrayList<>();
+        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
+            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
+            Datapath datapath = Datapath.load(pins.path(), new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64));
+            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
+                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        {
+            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
+                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
+            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
+            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
+                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
+            final DesiredStateProxy proxy = new DesiredStateProxy(aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
+                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+            proxy.upsert(SourceKind.CLI, 0, Manifests.service("web", "10.96.0.10", 80, 0));
+            proxy.upsert(SourceKind.CLI, 0, Manifests.slice("web", List.of("198.19.0.10")));
+            runUntil(agent, () -> !programmer.frontends(WEB).isEmpty());
+
+            final var renamed = new io.fabric8.kubernetes.api.model.ServiceBuilder(
+                Manifests.service("web", "10.96.0.10", 80, 0)).editSpec().editFirstPort().withName("web")
+                .endPort().endSpec().build();
+            final var slice = new io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder(
+                Manifests.slice("web", List.of("198.19.0.10"))).editFirstPort().withName("web").endPort().build();
+            // one duty cycle sees both: the Service first, so the new port is queued before the old one's removal
+            proxy.upsert(SourceKind.CLI, 0, renamed);
+            proxy.upsert(SourceKind.CLI, 0, slice);
+            final ServicePortKey successor = new ServicePortKey(new NamespacedName("default", "web"), "web",
+                Protocol.TCP);
+            runUntil(agent, () -> programmer.frontends(WEB).isEmpty() && !programmer.frontends(successor).isEmpty());
+
+            final DatapathProgrammer.FrontendKey clusterIp = programmer.frontends(successor).keySet().iterator().next();
+            assertThat(io.switchboard.datapath.DatapathReader.of(datapath.maps()).services())
+                .as("10.96.0.10:80/TCP in sb_services").anyMatch(entry -> entry.address().equals(clusterIp.address())
+                    && entry.port() == 80);
+        }
+    }
+
     /**
      * Issue 12: a one-endpoint change costs what it changes. The same change of one Service at 1,000 and at 4,000
      * Services issues the same map writes and allocates about as much on the agent thread (decoding it, the model's
