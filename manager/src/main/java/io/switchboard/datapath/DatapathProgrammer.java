@@ -1547,11 +1547,32 @@ public final class DatapathProgrammer implements AutoCloseable
     @Override
     public void close()
     {
-        // tables are held by sb_maglev: they outlive the agent
-        if (null != emptyTable)
+        try
         {
-            emptyTable.close();
+            // stopping within a grace of a flip: bring the standby halves up to the live ones now, so that the
+            // previous release after a rollback (it reads half A only) finds the live table there
+            if (!catchUps.isEmpty())
+            {
+                final long lastDueNs = catchUps.peekLast().dueNs();
+                while (System.nanoTime() - lastDueNs < 0)
+                {
+                    Thread.onSpinWait();
+                }
+                deleteRetiredBackends(System.nanoTime());
+            }
         }
-        arena.close();
+        catch (final RuntimeException ex)
+        {
+            // the maps are gone already: there is nothing left to keep consistent
+        }
+        finally
+        {
+            // tables are held by sb_maglev: they outlive the agent
+            if (null != emptyTable)
+            {
+                emptyTable.close();
+            }
+            arena.close();
+        }
     }
 }

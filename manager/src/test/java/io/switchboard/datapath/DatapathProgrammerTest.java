@@ -199,14 +199,14 @@ class DatapathProgrammerTest
         model.upsert(Manifests.service("web", "10.96.0.10", 80, 0));
         model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.11")));
         final Set<Integer> before;
-        try (Datapath datapath = Datapath.load(pins.path(), SIZES);
-            DatapathProgrammer programmer = programmer(datapath))
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES))
         {
+            // never closed: the agent dies before its deferred delete (a clean stop would do it)
+            final DatapathProgrammer programmer = programmer(datapath);
             apply(model, programmer);
             before = distinct(liveTable(datapath.maps(), programmer.frontends(port("web")).values().iterator().next()
                 .svcId()));
             apply(model, programmer, model.upsert(Manifests.slice("web", List.of("198.19.0.10"))));
-            // stops before the deferred delete
         }
         try (BpfMap backends = datapathBackends(pins))
         {
@@ -229,6 +229,55 @@ class DatapathProgrammerTest
             final Set<Integer> fresh = new HashSet<>(now);
             fresh.removeAll(before);
             assertThat(fresh).hasSize(1);
+        }
+    }
+
+    /** An agent stopped right after a change leaves half A equal to the live half, as the previous release reads A. */
+    @Test
+    void anAgentStoppingRightAfterAFlipLeavesHalfAEqualToTheLiveHalf(final PinDirectory pins) throws Exception
+    {
+        final ClusterModel model = model();
+        model.upsert(Manifests.service("web", "10.96.0.10", 80, 0));
+        model.upsert(Manifests.slice("web", List.of("198.19.0.10", "198.19.0.11", "198.19.0.12", "198.19.0.13")));
+        try (Datapath datapath = Datapath.load(pins.path(), SIZES))
+        {
+            final int svcId;
+            try (DatapathProgrammer programmer = programmer(datapath))
+            {
+                apply(model, programmer);
+                // 4 -> 5 endpoints keeps M at 509: the change is written into half B
+                apply(model, programmer, model.upsert(Manifests.slice("web",
+                    List.of("198.19.0.10", "198.19.0.11", "198.19.0.12", "198.19.0.13", "198.19.0.14"))));
+                svcId = programmer.frontends(port("web")).values().iterator().next().svcId();
+                assertThat(programmer.frontends(port("web")).values().iterator().next().flags()
+                    & DatapathAbi.SVC_F_TABLE_B).as("the change flipped to half B").isNotZero();
+            } // closed at once: no duty cycle ran the catch-up
+            final int[] live = liveTable(datapath.maps(), svcId);
+            assertThat(halfA(datapath.maps(), svcId)).isEqualTo(live);
+            assertThat(distinct(live)).hasSize(5);
+        }
+    }
+
+    static int[] halfA(final DatapathMaps maps, final int svcId)
+    {
+        try (Arena arena = Arena.ofConfined())
+        {
+            final MemorySegment key = arena.allocateFrom(ValueLayout.JAVA_INT, svcId);
+            final MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
+            assertThat(maps.maglev().lookup(key, value)).isTrue();
+            try (BpfMap inner = BpfMap.openById(value.get(ValueLayout.JAVA_INT, 0), DatapathAbi.MAGLEV_TABLE_SPEC))
+            {
+                key.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_SIZE);
+                inner.lookup(key, value);
+                final int[] slots = new int[value.get(ValueLayout.JAVA_INT, 0)];
+                for (int i = 0; i < slots.length; i++)
+                {
+                    key.set(ValueLayout.JAVA_INT, 0, DatapathAbi.MAGLEV_SLOT_FIRST + i);
+                    inner.lookup(key, value);
+                    slots[i] = value.get(ValueLayout.JAVA_INT, 0);
+                }
+                return slots;
+            }
         }
     }
 
