@@ -319,29 +319,6 @@ public final class BpfMap implements AutoCloseable
         return batchCount.get(ValueLayout.JAVA_INT, 0);
     }
 
-    /**
-     * Deletes {@code count} keys (back to back in {@code keys}) in one {@code BPF_MAP_DELETE_BATCH} call. A map of
-     * maps waits for one RCU grace period per call on kernels that have it per batch (6.7 on), not per element.
-     *
-     * @return the number of elements deleted (all of them unless an exception says otherwise).
-     */
-    public int deleteBatch(final MemorySegment keys, final int count)
-    {
-        if (0 == count)
-        {
-            return 0;
-        }
-        batchCount.set(ValueLayout.JAVA_INT, 0, count);
-        batchOpts.set(ValueLayout.JAVA_LONG, 8, 0L);
-        final int rc = Libbpf.bpf_map_delete_batch(fd, keys, batchCount, batchOpts);
-        if (rc < 0)
-        {
-            throw new BpfException("bpf_map_delete_batch", name, rc,
-                batchCount.get(ValueLayout.JAVA_INT, 0) + " of " + count + " elements deleted");
-        }
-        return batchCount.get(ValueLayout.JAVA_INT, 0);
-    }
-
     /** Pins the map at {@code path} on bpffs. */
     public void pin(final Path path)
     {

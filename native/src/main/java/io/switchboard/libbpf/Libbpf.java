@@ -554,31 +554,6 @@ public final class Libbpf
         }
     }
 
-    private static final class bpf_map_delete_batch
-    {
-        static final FunctionDescriptor DESC =
-            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_POINTER);
-        static final MemorySegment ADDR = findOrThrow("bpf_map_delete_batch");
-        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
-    }
-
-    /** {@code int bpf_map_delete_batch(int fd, const void *keys, __u32 *count, opts)}. */
-    public static int bpf_map_delete_batch(
-        final int fd,
-        final MemorySegment keys,
-        final MemorySegment count,
-        final MemorySegment opts)
-    {
-        try
-        {
-            return (int)bpf_map_delete_batch.HANDLE.invokeExact(fd, keys, count, opts);
-        }
-        catch (final Throwable ex)
-        {
-            throw unreachable(ex);
-        }
-    }
-
     // ---------------------------------------------------------------------------------- bpffs and info
 
     private static final class bpf_map_get_fd_by_id
