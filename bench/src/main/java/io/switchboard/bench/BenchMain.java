@@ -277,7 +277,8 @@ public final class BenchMain
         mpps.measure(config.mppsFlows());
         System.out.println("   Mpps " + mpps.mpps + "; ns/frame " + mpps.nanos);
         report.datapathMpps.putAll(mpps.mpps);
-        report.notes.add("mpps: " + config.mppsFrames() + " live frames a run, median of " + config.mppsSamples() +
+        report.datapathMppsMethod = mpps.method();
+        report.notes.add("mpps: " + config.mppsFrames() + " frames a run (" + mpps.method() + "), median of " + config.mppsSamples() +
             ", sb_ct " + config.mppsConntrackEntries() + " entries; ns/frame " + mpps.nanos + "; counters: " +
             String.join("; ", mpps.checks));
     }

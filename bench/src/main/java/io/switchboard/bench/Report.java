@@ -71,6 +71,8 @@ final class Report
     final Map<String, Map<Integer, Double>> datapath = new LinkedHashMap<>();
     /** Per {@link DatapathMpps#CASES} case, per number of distinct flows: Mpps on one core (empty: not measured). */
     final Map<String, Map<Integer, Double>> datapathMpps = new LinkedHashMap<>();
+    /** How {@link #datapathMpps} was measured ({@link DatapathMpps#method()}); null: not measured. */
+    String datapathMppsMethod;
     final List<JmhSuite.Score> jmh = new ArrayList<>();
     final List<String> notes = new ArrayList<>();
 
@@ -164,6 +166,8 @@ final class Report
         }
         out.append("},\n");
         out.append("  \"datapath_mpps\": ").append(datapathMpps.isEmpty() ? "null" : nested(datapathMpps)).append(",\n");
+        out.append("  \"datapath_mpps_method\": ").append(datapathMppsMethod == null ? "null" : str(datapathMppsMethod))
+            .append(",\n");
         out.append("  \"connect_latency_10k_us\": {");
         for (int i = 0; i < SYSTEMS.size(); i++)
         {
@@ -494,8 +498,8 @@ final class Report
         {
             final List<Integer> flowCounts = datapathMpps.values().stream().flatMap(m -> m.keySet().stream())
                 .distinct().sorted().toList();
-            out.append("\nDatapath packets per second, `sb_xdp` on one core with BPF_PROG_TEST_RUN live frames " +
-                "(Mpps, median):\n\n| case |");
+            out.append("\nDatapath packets per second, `sb_xdp` on one core, BPF_PROG_TEST_RUN: ")
+                .append(datapathMppsMethod == null ? "live frames" : datapathMppsMethod).append(" (Mpps, median):\n\n| case |");
             flowCounts.forEach(n -> out.append(String.format(Locale.ROOT, " %,d flows |", n)));
             out.append("\n| --- |").append(" ---: |".repeat(flowCounts.size())).append('\n');
             datapathMpps.forEach((name, values) ->

@@ -160,7 +160,7 @@ class ReportTest
     void datapathMppsHasOneEntryPerCaseAndFlowCountAndIsNullWhenNotMeasured()
     {
         final Report report = sample();
-        assertThat(report.json()).contains("\"datapath_mpps\": null,");
+        assertThat(report.json()).contains("\"datapath_mpps\": null,", "\"datapath_mpps_method\": null,");
         for (final String name : DatapathMpps.CASES)
         {
             report.datapathMpps.put(name, new java.util.TreeMap<>(java.util.Map.of(1, 4.5, 100_000, 3.25)));
@@ -171,6 +171,11 @@ class ReportTest
         assertThat(json).contains("\"datapath_ns\": {\"empty\": 10, ");
         assertThat(report.markdown()).contains("| case | 1 flows | 100,000 flows |", "| new flow | 4.50 | 3.25 |",
             "| harness | 4.50 | 3.25 |");
+        assertThat(report.markdown()).contains("BPF_PROG_TEST_RUN: live frames (Mpps");
+
+        report.datapathMppsMethod = "plain test runs (program only)";
+        assertThat(report.json()).contains("\"datapath_mpps_method\": \"plain test runs (program only)\",");
+        assertThat(report.markdown()).contains("BPF_PROG_TEST_RUN: plain test runs (program only) (Mpps");
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static io.switchboard.bpf.ProbeMaps.COUNTERS;
@@ -31,6 +32,8 @@ class ProbeXdpTest
     private static final int COUNTED_PORT = 5301;
     private static final int DROPPED_PORT = 5302;
     private static final int DATAGRAMS = 25;
+    /** errnos of a kernel without live test runs: EPERM (refused), EINVAL (flag unknown before 5.18). */
+    private static final List<Integer> LIVE_FRAMES_REFUSED = List.of(1, 22);
 
     @Test
     void xdpOnTheNodeCountsRealDatagramsFromTheClientNamespace(@Pods(0) final LabNetwork network)
@@ -66,8 +69,23 @@ class ProbeXdpTest
             final byte[] frame = Packet.udp(network.client().address4(), 40000, node.address4(), DROPPED_PORT).build();
             final long before = ProbeMaps.packets(counters, SLOT_DROPPED);
 
-            final int nanos = node.call(() -> probe.program(ProbeMaps.PROGRAM)
-                .testRunLiveFrames(frame, 1000, Interfaces.index(node.interfaceName()), 0));
+            final int nanos;
+            try
+            {
+                nanos = node.call(() -> probe.program(ProbeMaps.PROGRAM)
+                    .testRunLiveFrames(frame, 1000, Interfaces.index(node.interfaceName()), 0));
+            }
+            catch (final BpfException refused)
+            {
+                // Some kernels refuse live test runs even to root (seen: EPERM on a 6.18 build); the refusal must be
+                // one clear error naming the operation and program, with nothing run. bench/ falls back then.
+                assertThat(refused.errno()).as(refused.getMessage()).isIn(LIVE_FRAMES_REFUSED);
+                assertThat(refused).hasMessageContaining("bpf_prog_test_run_opts (live frames)")
+                    .hasMessageContaining(ProbeMaps.PROGRAM);
+                assertThat(ProbeMaps.packets(counters, SLOT_DROPPED) - before).as("frames run").isZero();
+                System.out.println("live frames refused by this kernel: " + refused.getMessage());
+                return;
+            }
 
             assertThat(ProbeMaps.packets(counters, SLOT_DROPPED) - before).isEqualTo(1000);
             assertThat(nanos).as("the kernel's average per frame").isPositive();
