@@ -205,6 +205,8 @@ static __always_inline int sb_xdp_reply_by_tc(struct xdp_md *ctx)
 
 	if (iface && (iface->flags & SB_IFACE_F_XDP_TX))
 		return 0;
+	if (sb_load_flags & SB_LOAD_F_NO_XDP_META)
+		return 1; /* no mark: sb_tc_from_ext finds the frame again (sb_tc_reply_unmarked) */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*mark)))
 		return 0;
 	mark = (void *)(long)ctx->data_meta;
@@ -444,8 +446,8 @@ int sb_xdp(struct xdp_md *ctx)
 /* tc                                                                                              */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Makes the headers linear and parses them; pkt->len is the whole skb length. */
-static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt)
+/* Makes the headers linear and parses them, counting nothing; pkt->len is the whole skb length. */
+static __always_inline int sb_tc_parse_quiet(struct __sk_buff *skb, struct sb_pkt *pkt)
 {
 	__u32 want = skb->len < SB_HDR_MAX ? skb->len : SB_HDR_MAX;
 	int ret;
@@ -453,6 +455,14 @@ static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt
 	bpf_skb_pull_data(skb, want);
 	ret = sb_parse((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
 	pkt->len = skb->len;
+	return ret;
+}
+
+/* The same, counting what is not plain TCP / UDP (sb_stats). */
+static __always_inline int sb_tc_parse(struct __sk_buff *skb, struct sb_pkt *pkt)
+{
+	int ret = sb_tc_parse_quiet(skb, pkt);
+
 	if (ret != SB_PARSE_OK) {
 		sb_stat(sb_parse_stat(ret));
 		sb_stat(SB_STAT_PASSED);
@@ -568,10 +578,27 @@ static __always_inline int sb_tc_take_reply_mark(struct __sk_buff *skb)
 }
 
 /*
- * The tc path of sb_xdp's generated replies: for a frame sb_xdp marked, the same answer XDP_TX would
+ * Without XDP metadata (SB_LOAD_F_NO_XDP_META): whether sb_xdp may have handed this frame over unmarked,
+ * i.e. it came in on an interface where sb_xdp answers by tc (no SB_IFACE_F_XDP_TX). sb_tc_reply then
+ * decides whether it is one: an ARP request / Neighbor Solicitation for an address announced there, or a
+ * TCP / UDP packet to a frontend (sb_xdp translates, drops or answers every packet to a frontend, so one
+ * that reaches tc untouched is one it refused). Costs an sb_ifaces lookup per frame, and sb_tc_reply's
+ * parse and lookups on such interfaces.
+ */
+static __always_inline int sb_tc_maybe_handed_over(const struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct sb_iface_value *iface = bpf_map_lookup_elem(&sb_ifaces, &ifindex);
+
+	return !iface || !(iface->flags & SB_IFACE_F_XDP_TX);
+}
+
+/*
+ * The tc path of sb_xdp's generated replies: for a frame sb_xdp handed over, the same answer XDP_TX would
  * have sent (the ARP reply or Neighbor Advertisement, the RST or ICMP port unreachable), redirected to
- * the egress of the interface it came in on. What turns out to need no answer here any more (the
- * announcement or the frontend went away in between) passes on to the stack.
+ * the egress of the interface it came in on. -1 when the frame needs no answer here: what turns out to
+ * need none any more (the announcement or the frontend went away in between), and, unmarked, every frame
+ * sb_xdp did not hand over; it then goes on its way.
  */
 static __noinline int sb_tc_reply(struct __sk_buff *skb)
 {
@@ -584,17 +611,17 @@ static __noinline int sb_tc_reply(struct __sk_buff *skb)
 	int len, action;
 
 	if (!b)
-		return TC_ACT_OK;
+		return -1;
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, l3, sizeof(l3)))
 		__builtin_memset(l3, 0, sizeof(l3));
 	len = sb_neigh_request_len(skb->protocol, l3[6], l3[40]);
 	if (len) {
 		if (len == SB_NEIGH_ARP_LEN ? bpf_skb_load_bytes(skb, 0, b->orig, SB_NEIGH_ARP_LEN)
 					    : bpf_skb_load_bytes(skb, 0, b->orig, SB_NEIGH_NS_LEN))
-			return TC_ACT_OK;
+			return -1;
 		mac = sb_neigh_match(b, skb->ifindex, &target);
 		if (!mac)
-			return TC_ACT_OK;
+			return -1;
 		action = sb_tc_send(skb, b, sb_neigh_build(b, mac, &target));
 		if (action == TC_ACT_REDIRECT) {
 			sb_stat(SB_STAT_NEIGH_ANSWERED);
@@ -602,8 +629,8 @@ static __noinline int sb_tc_reply(struct __sk_buff *skb)
 		}
 		return action;
 	}
-	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK || !sb_svc_lookup(&pkt.dst, pkt.dport, pkt.proto, &svc))
-		return TC_ACT_OK;
+	if (sb_tc_parse_quiet(skb, &pkt) != SB_PARSE_OK || !sb_svc_lookup(&pkt.dst, pkt.dport, pkt.proto, &svc))
+		return -1;
 	action = sb_tc_refuse(skb, &pkt);
 	if (action == TC_ACT_REDIRECT)
 		sb_stat(SB_STAT_REPLY_TC);
@@ -704,8 +731,16 @@ int sb_tc_from_ext(struct __sk_buff *skb)
 	struct sb_pkt pkt;
 	int action;
 
-	if (sb_tc_take_reply_mark(skb))
-		return sb_tc_reply(skb);
+	if (sb_load_flags & SB_LOAD_F_NO_XDP_META) {
+		if (sb_tc_maybe_handed_over(skb)) {
+			action = sb_tc_reply(skb);
+			if (action >= 0)
+				return action;
+		}
+	} else if (sb_tc_take_reply_mark(skb)) {
+		action = sb_tc_reply(skb);
+		return action < 0 ? TC_ACT_OK : action;
+	}
 	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
 		return TC_ACT_OK;
 	cfg = sb_config_get();

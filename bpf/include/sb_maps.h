@@ -650,6 +650,18 @@ struct {
 	__type(value, struct sb_iface_value);
 } sb_ifaces SEC(".maps");
 
+/*
+ * Load-time options: set by the loader before the object is loaded (libbpf's initial value of the internal
+ * map `.rodata.load`, read-only to programs and frozen), so the verifier sees them as constants and never
+ * visits a branch they rule out, helper calls in it included. A loader that sets nothing gets 0: every
+ * feature. Not part of the map ABI (nothing pinned).
+ *   SB_LOAD_F_NO_XDP_META: XDP programs may not call bpf_xdp_adjust_meta here (some kernel builds refuse it
+ *   to program type xdp); sb_xdp then hands a generated reply to tc without a mark in the metadata, and
+ *   sb_tc_from_ext finds it again by looking the untouched frame up (bpf/README.md, Generated replies).
+ */
+#define SB_LOAD_F_NO_XDP_META (1U << 0)
+
+const volatile __u32 sb_load_flags SEC(".rodata.load") = 0;
 
 /*
  * The clock of every time in the maps (see Conventions): CLOCK_MONOTONIC as of the last timer tick.

@@ -11,5 +11,7 @@
 SEC("tc")
 int sb_test_tc_reply(struct __sk_buff *skb)
 {
-	return sb_tc_reply(skb);
+	int action = sb_tc_reply(skb);
+
+	return action < 0 ? TC_ACT_OK : action;
 }

@@ -4,6 +4,7 @@ import io.switchboard.bpf.BpfException;
 import io.switchboard.bpf.BpfMap;
 import io.switchboard.bpf.BpfObject;
 import io.switchboard.datapath.DatapathAbi;
+import io.switchboard.datapath.DatapathLoadOptions;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -58,10 +59,11 @@ final class SwitchboardMaps implements AutoCloseable
     {
         // bench.datapath.object: another build of the datapath with the same ABI (e.g. before and after a change)
         final String other = System.getProperty("bench.datapath.object", "");
-        final BpfObject object = other.isBlank() ? BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
+        final BpfObject object = other.isBlank() ? DatapathLoadOptions.open(DatapathAbi.OBJECT_RESOURCE)
             : BpfObject.open(java.nio.file.Path.of(other));
         try
         {
+            DatapathLoadOptions.thisKernel().applyTo(object);
             if (conntrackEntries > 0)
             {
                 object.maxEntries(DatapathAbi.CONNTRACK, conntrackEntries);

@@ -6,6 +6,7 @@ import io.switchboard.bpf.Interfaces;
 import io.switchboard.bpf.TcDirection;
 import io.switchboard.bpf.XdpMode;
 import io.switchboard.datapath.DatapathAbi;
+import io.switchboard.datapath.DatapathLoadOptions;
 import io.switchboard.netns.Host;
 import io.switchboard.netns.LabNetwork;
 import org.HdrHistogram.Histogram;
@@ -100,7 +101,7 @@ public final class XdpForwardingBenchmark
         {
             network.startServer(i, TARGET_PORT);
         }
-        return BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
+        return DatapathLoadOptions.open(DatapathAbi.OBJECT_RESOURCE)
             .maxEntries(DatapathAbi.SERVICES, 16).maxEntries(DatapathAbi.BACKENDS, 16)
             .maxEntries(DatapathAbi.MAGLEV, 8).maxEntries(DatapathAbi.SERVICE_STATS, 8)
             .maxEntries(DatapathAbi.CONNTRACK, 65_536).load();

@@ -359,6 +359,10 @@ public final class AgentCommand implements Callable<Integer>
         {
             err.println(stamp(problem));
         }
+        for (final KernelRequirements.Check fallback : report.fallbacks())
+        {
+            err.println(stamp(fallback.line()));
+        }
         if (!report.missing().isEmpty())
         {
             err.println(stamp("the datapath cannot run on Linux " + System.getProperty("os.version") +

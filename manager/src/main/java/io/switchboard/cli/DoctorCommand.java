@@ -84,6 +84,7 @@ public final class DoctorCommand implements Callable<Integer>
             problems.add("no cgroup v2 hierarchy is mounted: the socket hooks need one (--cgroup)");
         }
         final Table features = Table.of("feature", "needs", "status");
+        final List<String> fallbacks = new ArrayList<>();
         if (problems.isEmpty() || !"MISSING".equals(libbpf))
         {
             final KernelRequirements.Report report = KernelRequirements.check(probe);
@@ -92,12 +93,13 @@ public final class DoctorCommand implements Callable<Integer>
                 final String status = switch (check.outcome())
                 {
                     case PRESENT -> "OK";
-                    case MISSING -> "MISSING";
+                    case MISSING -> check.requirement().required() ? "MISSING" : "MISSING, fallback used";
                     case UNKNOWN -> "UNKNOWN: " + check.result().detail();
                 };
                 features.row(check.requirement().name(), "Linux " + check.requirement().since() + "+", status);
             }
             problems.addAll(report.problems());
+            report.fallbacks().forEach(check -> fallbacks.add(check.line()));
         }
         final boolean ok = problems.isEmpty();
 
@@ -111,6 +113,7 @@ public final class DoctorCommand implements Callable<Integer>
         {
             machine.put("features", features.rows());
             machine.put("problems", problems);
+            machine.put("fallbacks", fallbacks);
             machine.put("ok", ok);
             out.print(Table.json(machine));
         }
@@ -128,6 +131,11 @@ public final class DoctorCommand implements Callable<Integer>
             out.println(ok ? "this machine can run the Switchboard agent" :
                 "this machine cannot run the Switchboard agent as it is:");
             problems.forEach(problem -> out.println("  " + problem));
+            if (!fallbacks.isEmpty())
+            {
+                out.println("it does without these, as said:");
+                fallbacks.forEach(fallback -> out.println("  " + fallback));
+            }
         }
         out.flush();
         return ok ? 0 : 1;

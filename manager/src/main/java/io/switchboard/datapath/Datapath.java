@@ -71,7 +71,7 @@ public final class Datapath implements AutoCloseable
     {
         final Path mapsDirectory = bpffsDirectory.resolve("maps");
         final Path linksDirectory = bpffsDirectory.resolve("links");
-        final BpfObject object = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE);
+        final BpfObject object = DatapathLoadOptions.open(DatapathAbi.OBJECT_RESOURCE);
         DatapathMaps pinned = null;
         try
         {

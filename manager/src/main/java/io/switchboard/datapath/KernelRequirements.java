@@ -31,9 +31,21 @@ import java.util.TreeSet;
  */
 public final class KernelRequirements
 {
-    /** One thing the datapath needs: its name, the oldest kernel with it, and the probes that must all say present. */
-    public record Requirement(String name, String since, List<KernelFeature> features)
+    /**
+     * One thing the datapath needs: its name, the oldest kernel with it, the probes that must all say present,
+     * and, for a feature the datapath can do without, what it does instead (null: required).
+     */
+    public record Requirement(String name, String since, List<KernelFeature> features, String fallback)
     {
+        public Requirement(final String name, final String since, final List<KernelFeature> features)
+        {
+            this(name, since, features, null);
+        }
+
+        public boolean required()
+        {
+            return null == fallback;
+        }
     }
 
     /** A requirement and what the kernel answered. */
@@ -49,7 +61,8 @@ public final class KernelRequirements
         {
             return switch (result.outcome())
             {
-                case MISSING -> "kernel lacks " + requirement.name() + " (needs Linux " + requirement.since() + "+)";
+                case MISSING -> "kernel lacks " + requirement.name() + " (needs Linux " + requirement.since() + "+)" +
+                    (requirement.required() ? "" : ": " + requirement.fallback());
                 case UNKNOWN -> "cannot tell whether the kernel has " + requirement.name() + " (needs Linux " +
                     requirement.since() + "+): " + result.detail();
                 case PRESENT -> requirement.name() + " (Linux " + requirement.since() + "+): present";
@@ -60,9 +73,18 @@ public final class KernelRequirements
     /** The answers for every requirement, in the order of {@link #datapath()}. */
     public record Report(List<Check> checks)
     {
+        /** Missing features the datapath cannot do without. */
         public List<Check> missing()
         {
-            return checks.stream().filter(check -> check.outcome() == KernelProbe.Outcome.MISSING).toList();
+            return checks.stream().filter(check -> check.outcome() == KernelProbe.Outcome.MISSING &&
+                check.requirement().required()).toList();
+        }
+
+        /** Missing features the datapath does without, each line saying what it does instead. */
+        public List<Check> fallbacks()
+        {
+            return checks.stream().filter(check -> check.outcome() == KernelProbe.Outcome.MISSING &&
+                !check.requirement().required()).toList();
         }
 
         public List<Check> unknown()
@@ -96,7 +118,7 @@ public final class KernelRequirements
     }
 
     private static final int PROG_TYPE_SCHED_CLS = 3;
-    private static final int PROG_TYPE_XDP = 6;
+    static final int PROG_TYPE_XDP = 6;
     private static final int PROG_TYPE_CGROUP_SOCK_ADDR = 18;
     /** {@code BPF_ADD} without {@code BPF_FETCH}: the old {@code BPF_XADD}, in every kernel with eBPF maps. */
     private static final int ATOMIC_ADD = 0x00;
@@ -255,7 +277,9 @@ public final class KernelRequirements
                 final List<KernelFeature> features = helper.getValue().stream()
                     .map(attach -> (KernelFeature)new KernelFeature.Helper(kind.type(), attach, helper.getKey()))
                     .toList();
-                requirements.put(label, new Requirement(label, null == known ? "?" : known.since(), features));
+                requirements.put(label, new Requirement(label, null == known ? "?" : known.since(), features,
+                    kind.type() == PROG_TYPE_XDP && helper.getKey() == DatapathLoadOptions.HELPER_XDP_ADJUST_META ?
+                        DatapathLoadOptions.XDP_META_FALLBACK : null));
             }
         }
         if (atomics)

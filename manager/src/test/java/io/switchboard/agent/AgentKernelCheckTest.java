@@ -47,4 +47,29 @@ class AgentKernelCheckTest
         assertThat(directory.resolve("state")).doesNotExist();
         assertThat(directory.resolve("aeron")).doesNotExist();
     }
+
+    @Test
+    void aFeatureTheDatapathDoesWithoutIsReportedWithWhatItDoesInsteadAndRefusesNothing()
+    {
+        final KernelFeature redirectNeigh = new KernelFeature.Helper(3, 0, 152);
+        final KernelFeature adjustMeta = new KernelFeature.Helper(6, 0, 54);
+        final StringWriter err = new StringWriter();
+        final CommandLine agent = new CommandLine(new AgentCommand(feature ->
+            feature.equals(redirectNeigh) || feature.equals(adjustMeta) ? KernelProbe.Result.MISSING :
+                KernelProbe.Result.PRESENT));
+        agent.setErr(new PrintWriter(err));
+
+        final int exit = agent.execute("--bpffs-dir", directory.resolve("pins").toString(),
+            "--state-dir", directory.resolve("state").toString(), "--aeron-dir", directory.resolve("aeron").toString(),
+            "--metrics-address", "off", "--xdp-iface", "eth0");
+
+        assertThat(exit).as("refused for bpf_redirect_neigh alone").isEqualTo(1);
+        final String[] lines = err.toString().split("\n");
+        assertThat(lines).hasSize(3);
+        assertThat(lines[0]).endsWith("kernel lacks helper bpf_redirect_neigh for sched_cls (needs Linux 5.10+)");
+        assertThat(lines[1]).contains("kernel lacks helper bpf_xdp_adjust_meta for xdp (needs Linux 4.15+): " +
+            "sb_xdp hands generated replies to tc unmarked");
+        assertThat(lines[2]).contains("the datapath cannot run on Linux");
+        assertThat(directory.resolve("pins")).doesNotExist();
+    }
 }

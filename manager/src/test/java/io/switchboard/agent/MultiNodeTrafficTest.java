@@ -10,6 +10,7 @@ import io.switchboard.testing.Cluster;
 import io.switchboard.testing.KernelTest;
 import io.switchboard.testing.PinDirectory;
 import io.switchboard.testing.TestCgroup;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -377,6 +378,10 @@ class MultiNodeTrafficTest
         throws Exception
     {
         final Path previous = PreviousRelease.jar();
+        final String refusal = PreviousRelease.kernelRefusal(previous);
+        Assumptions.assumeTrue(refusal.isEmpty(), () -> "the previous release cannot run on this kernel (" + refusal +
+            "), so nothing here can be upgraded from it; its upgrade is tested on kernels it runs on " +
+            "(bin/test --kernel 6.1 --all)");
         cluster.closeWithCluster(new EchoServer(cluster.pod(0, 0), TARGET));
         cluster.closeWithCluster(new EchoServer(cluster.pod(1, 0), TARGET));
         final ClusterAgents agents = new ClusterAgents(cluster, pins, cgroup).release(previous).manifests(

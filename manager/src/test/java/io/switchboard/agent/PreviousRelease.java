@@ -58,6 +58,33 @@ final class PreviousRelease
     }
 
     /**
+     * Why the previous release cannot run on this kernel ({@code jar}'s own {@code switchboard doctor}: its lines
+     * naming what the kernel lacks), or empty when it can. A kernel it refuses has nothing to upgrade from.
+     */
+    static String kernelRefusal(final Path jar) throws IOException
+    {
+        final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        final Process doctor = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-jar",
+            jar.toString(), "doctor").redirectErrorStream(true).start();
+        final String output = new String(doctor.getInputStream().readAllBytes());
+        try
+        {
+            if (!doctor.waitFor(5, TimeUnit.MINUTES))
+            {
+                doctor.destroyForcibly();
+                throw new IllegalStateException("the previous release's doctor did not finish:\n" + output);
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted: the previous release's doctor", ex);
+        }
+        return String.join("; ", output.lines().map(String::strip).filter(line -> line.startsWith("kernel lacks"))
+            .toList());
+    }
+
+    /**
      * Runs {@code command} in {@code directory} (JAVA_HOME: this JVM's) for at most 15 minutes; its output, or an
      * error with it.
      */

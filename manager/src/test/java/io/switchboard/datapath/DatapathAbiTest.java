@@ -27,7 +27,7 @@ class DatapathAbiTest
     @KernelTest
     void everyMapOfTheLoadedObjectHasTheTypeAndSizesTheAgentExpects()
     {
-        try (BpfObject datapath = BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE).load())
+        try (BpfObject datapath = DatapathLoadOptions.open(DatapathAbi.OBJECT_RESOURCE).load())
         {
             for (final Map.Entry<String, io.switchboard.bpf.MapSpec> map : DatapathAbi.MAPS.entrySet())
             {

@@ -40,6 +40,7 @@ final class DatapathFixture implements AutoCloseable
     private static final long NS_PER_S = 1_000_000_000L;
 
     private final BpfObject object;
+    private final DatapathLoadOptions options;
     private final BpfMap services;
     private final BpfMap backends;
     private final BpfMap maglev;
@@ -57,9 +58,10 @@ final class DatapathFixture implements AutoCloseable
     {
     }
 
-    private DatapathFixture(final BpfObject object)
+    private DatapathFixture(final BpfObject object, final DatapathLoadOptions options)
     {
         this.object = object;
+        this.options = options;
         services = object.map(DatapathAbi.SERVICES, DatapathAbi.SERVICES_SPEC);
         backends = object.map(DatapathAbi.BACKENDS, DatapathAbi.BACKENDS_SPEC);
         maglev = object.map(DatapathAbi.MAGLEV, DatapathAbi.MAGLEV_SPEC);
@@ -88,7 +90,13 @@ final class DatapathFixture implements AutoCloseable
      */
     static DatapathFixture load(final String resource)
     {
-        final BpfObject object = BpfObject.openResource(resource)
+        return load(resource, DatapathLoadOptions.thisKernel());
+    }
+
+    /** The same, built with {@code options} (e.g. without XDP metadata, which any kernel can run). */
+    static DatapathFixture load(final String resource, final DatapathLoadOptions options)
+    {
+        final BpfObject object = options.applyTo(BpfObject.openResource(resource))
             .maxEntries(DatapathAbi.SERVICES, 256)
             .maxEntries(DatapathAbi.BACKENDS, 256)
             .maxEntries(DatapathAbi.MAGLEV, MAX_SERVICES)
@@ -101,7 +109,7 @@ final class DatapathFixture implements AutoCloseable
             .load();
         try
         {
-            return new DatapathFixture(object);
+            return new DatapathFixture(object, options);
         }
         catch (final RuntimeException ex)
         {
@@ -209,6 +217,21 @@ final class DatapathFixture implements AutoCloseable
                 xdpTx ? DatapathAbi.IFACE_F_XDP_TX : 0);
             ifaces.update(arena.allocateFrom(ValueLayout.JAVA_INT, ifindex), value, BpfMap.BPF_ANY);
         }
+    }
+
+    /** What this fixture's object was built with. */
+    DatapathLoadOptions options()
+    {
+        return options;
+    }
+
+    /**
+     * What {@code sb_xdp} passes of a frame it hands to tc to answer: the frame with {@code SB_REPLY_MARK} in front
+     * (its metadata), or, built without XDP metadata, the frame untouched.
+     */
+    byte[] handedOver(final byte[] frame)
+    {
+        return options.xdpMetadata() ? DatapathPacketTest.marked(frame) : frame;
     }
 
     BpfProgram tcFromExt()

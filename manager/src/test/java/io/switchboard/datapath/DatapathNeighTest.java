@@ -132,7 +132,7 @@ class DatapathNeighTest
 
                 assertThat(xdpTx.returnValue()).isEqualTo(TestRunResult.XDP_TX);
                 assertThat(handed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
-                assertThat(handed.packet()).isEqualTo(DatapathPacketTest.marked(request));
+                assertThat(handed.packet()).isEqualTo(tcPath.handedOver(request));
                 assertThat(tc.returnValue()).isEqualTo(DatapathPacketTest.TC_ACT_REDIRECT);
                 assertThat(tc.packet()).isEqualTo(xdpTx.packet());
             }
@@ -143,6 +143,37 @@ class DatapathNeighTest
             final TestRunResult notOurs = DatapathPacketTest.run(tcPath.tcReply(), elsewhere);
             assertThat(notOurs.returnValue()).isEqualTo(DatapathPacketTest.TC_ACT_OK);
             assertThat(notOurs.packet()).isEqualTo(elsewhere);
+        }
+    }
+
+    /**
+     * Built without XDP metadata: {@code sb_tc_from_ext} itself answers a request for an address announced on an
+     * interface that answers by tc, and lets every other frame go on.
+     */
+    @Test
+    void withoutXdpMetadataTcFromExtAnswersTheRequestsItself()
+    {
+        final byte[][] requests = {Packet.arpRequest(CLIENT4, LB4), solicitation(LB6, true)};
+        try (DatapathFixture unmarked = DatapathFixture.load(DatapathAbi.OBJECT_RESOURCE, new DatapathLoadOptions(false)))
+        {
+            announce(unmarked);
+            unmarked.replies(TEST_RUN_IFINDEX, false);
+            for (final byte[] request : requests)
+            {
+                final TestRunResult xdpTx = DatapathPacketTest.run(datapath.xdp(), request);
+                final TestRunResult handed = unmarked.xdp().testRun(request);
+                final TestRunResult tc = DatapathPacketTest.run(unmarked.tcFromExt(), request);
+
+                assertThat(handed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+                assertThat(handed.packet()).isEqualTo(request);
+                assertThat(tc.returnValue()).isEqualTo(DatapathPacketTest.TC_ACT_REDIRECT);
+                assertThat(tc.packet()).isEqualTo(xdpTx.packet());
+            }
+            final byte[] elsewhere = Packet.arpRequest(CLIENT4, ELSEWHERE4);
+            final TestRunResult notOurs = DatapathPacketTest.run(unmarked.tcFromExt(), elsewhere);
+            assertThat(notOurs.returnValue()).isEqualTo(DatapathPacketTest.TC_ACT_OK);
+            assertThat(notOurs.packet()).isEqualTo(elsewhere);
+            assertThat(unmarked.stat("neigh_answered")).isEqualTo(requests.length);
         }
     }
 

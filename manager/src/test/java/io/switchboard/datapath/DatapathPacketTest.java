@@ -371,12 +371,12 @@ class DatapathPacketTest
 
     /**
      * On an interface without XDP_TX ({@code sb_ifaces}), a refusal leaves {@code sb_xdp} untouched with the
-     * reply mark in its metadata ({@code XDP_PASS}), and the tc path answers it with the very bytes
+     * reply mark in its metadata ({@code XDP_PASS}; without XDP metadata on this kernel, unmarked), and the tc path answers it with the very bytes
      * {@code XDP_TX} would have sent, redirected to the interface it came from: RST for TCP, ICMP / ICMPv6
      * port unreachable for UDP, both families.
      */
     @Test
-    void withoutXdpTxARefusalIsHandedToTcMarkedAndTcSendsTheSameReplyBack()
+    void withoutXdpTxARefusalIsHandedToTcWhichSendsTheSameReplyBack()
     {
         final List<byte[]> requests = List.of(
             Packet.tcp(CLIENT4, 40000, EMPTY4, 80).syn().sequence(7000, 0).build(),
@@ -396,7 +396,7 @@ class DatapathPacketTest
 
                 assertThat(xdpTx.returnValue()).isEqualTo(TestRunResult.XDP_TX);
                 assertThat(handed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
-                assertThat(handed.packet()).isEqualTo(marked(request));
+                assertThat(handed.packet()).isEqualTo(tcPath.handedOver(request));
                 assertThat(tc.returnValue()).isEqualTo(TC_ACT_REDIRECT);
                 assertThat(tc.packet()).isEqualTo(xdpTx.packet());
             }
@@ -404,6 +404,50 @@ class DatapathPacketTest
             assertThat(tcPath.svcCounter(SVC_EMPTY6, "refused")).isEqualTo(3);
             assertThat(tcPath.stat("reply_tc")).isEqualTo(requests.size());
             assertThat(datapath.stat("reply_tc")).isZero();
+        }
+    }
+
+    /**
+     * Built without XDP metadata (what a kernel that refuses {@code bpf_xdp_adjust_meta} to XDP gets; any kernel
+     * runs it): {@code sb_xdp} passes a refusal untouched and {@code sb_tc_from_ext} itself finds it (an interface
+     * that answers by tc, a frame to a frontend) and sends the bytes {@code XDP_TX} would have; what is not for a
+     * frontend, and anything on an interface where {@code XDP_TX} answers, goes on untouched.
+     */
+    @Test
+    void withoutXdpMetadataTcFromExtFindsTheRefusedFramesItselfAndAnswersThem()
+    {
+        final List<byte[]> requests = List.of(
+            Packet.tcp(CLIENT4, 40000, EMPTY4, 80).syn().sequence(7000, 0).build(),
+            Packet.tcp(CLIENT6, 40000, EMPTY6, 80).syn().sequence(7000, 0).build(),
+            Packet.udp(CLIENT4, 40000, EMPTY4, 80).payload(new byte[64]).build(),
+            Packet.udp(CLIENT6, 40000, EMPTY6, 80).payload(new byte[3]).build());
+        final byte[] elsewhere = Packet.tcp(CLIENT4, 40000, address("10.96.0.99"), 80).syn().build();
+        try (DatapathFixture unmarked = DatapathFixture.load(DatapathAbi.OBJECT_RESOURCE, new DatapathLoadOptions(false)))
+        {
+            program(unmarked);
+            unmarked.replies(DatapathFixture.TEST_RUN_IFINDEX, false);
+            for (final byte[] request : requests)
+            {
+                final TestRunResult xdpTx = run(datapath.xdp(), request);
+                final TestRunResult handed = unmarked.xdp().testRun(request);
+                final TestRunResult tc = run(unmarked.tcFromExt(), request);
+
+                assertThat(handed.returnValue()).isEqualTo(TestRunResult.XDP_PASS);
+                assertThat(handed.packet()).as("untouched, no metadata").isEqualTo(request);
+                assertThat(tc.returnValue()).isEqualTo(TC_ACT_REDIRECT);
+                assertThat(tc.packet()).isEqualTo(xdpTx.packet());
+            }
+            final TestRunResult passed = run(unmarked.tcFromExt(), elsewhere);
+            assertThat(passed.returnValue()).isEqualTo(TC_ACT_OK);
+            assertThat(passed.packet()).isEqualTo(elsewhere);
+            assertThat(unmarked.stat("reply_tc")).isEqualTo(requests.size());
+
+            unmarked.replies(DatapathFixture.TEST_RUN_IFINDEX, true);
+            final TestRunResult answeredByXdp = run(unmarked.tcFromExt(), requests.getFirst());
+            assertThat(answeredByXdp.returnValue()).as("XDP_TX answers there: nothing was handed over")
+                .isEqualTo(TC_ACT_OK);
+            assertThat(answeredByXdp.packet()).isEqualTo(requests.getFirst());
+            assertThat(unmarked.stat("reply_tc")).isEqualTo(requests.size());
         }
     }
 

@@ -129,6 +129,28 @@ public final class BpfObject implements AutoCloseable
     }
 
     /**
+     * Sets the initial value of a global data map of this object (libbpf's internal map of a section such as
+     * {@code .rodata.load}: {@code value} must be its whole size); only before {@link #load()}. Read-only
+     * sections are frozen at load, so the verifier treats what programs read there as constants.
+     */
+    public BpfObject initialValue(final String mapName, final byte[] value)
+    {
+        checkNotLoaded("bpf_map__set_initial_value");
+        final int rc;
+        try (Arena scratch = Arena.ofConfined())
+        {
+            final MemorySegment data = scratch.allocate(Math.max(value.length, 1));
+            MemorySegment.copy(value, 0, data, ValueLayout.JAVA_BYTE, 0, value.length);
+            rc = Libbpf.bpf_map__set_initial_value(findMap(mapName), data, value.length);
+        }
+        if (rc < 0)
+        {
+            throw new BpfException("bpf_map__set_initial_value", name + "/" + mapName, rc);
+        }
+        return this;
+    }
+
+    /**
      * Makes a map of this object use an existing map (for example one adopted from a pin) instead of
      * creating a new one; only before {@link #load()}. libbpf checks that the two are compatible.
      */

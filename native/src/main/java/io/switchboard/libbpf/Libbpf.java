@@ -385,6 +385,25 @@ public final class Libbpf
         }
     }
 
+    private static final class bpf_map__set_initial_value
+    {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_SIZE_T);
+        static final MemorySegment ADDR = findOrThrow("bpf_map__set_initial_value");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+    }
+
+    public static int bpf_map__set_initial_value(final MemorySegment map, final MemorySegment data, final long size)
+    {
+        try
+        {
+            return (int)bpf_map__set_initial_value.HANDLE.invokeExact(map, data, size);
+        }
+        catch (final Throwable ex)
+        {
+            throw unreachable(ex);
+        }
+    }
+
     private static final class bpf_map__max_entries
     {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_POINTER);
