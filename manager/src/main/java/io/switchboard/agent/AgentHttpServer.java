@@ -87,7 +87,7 @@ public final class AgentHttpServer implements AutoCloseable
      * {@code healthzAddress} (either may be null: not served), and the health check nodePorts.
      *
      * @param counters reads the datapath's counters ({@code sb_svc_stats} and {@code sb_stats}) and its
-     *     interfaces ({@code sb_ifaces}).
+     *     interfaces ({@code sb_ifaces}); null: none (the agent's own metrics only).
      */
     public static AgentHttpServer start(final Supplier<AgentStatus> status, final DatapathReader counters,
         final InetSocketAddress metricsAddress, final InetSocketAddress healthzAddress, final Consumer<String> log)
@@ -327,12 +327,21 @@ public final class AgentHttpServer implements AutoCloseable
                 + "undecodable; the dataplane kept its last good state).", current.rejectedUpdates()));
             metrics.add(gauge("switchboard_programmed_service_ports", "Service ports in the dataplane.",
                 current.programmedServicePorts()));
+            metrics.add(counter("switchboard_program_failures", "Service-port programming attempts that failed " +
+                "(a map full, an id space used up: the agent's log names the port and the error; each is retried " +
+                "with backoff while the other ports go on).", current.programFailures()));
+            metrics.add(gauge("switchboard_failing_service_ports", "Service ports whose last programming attempt " +
+                "failed and that wait for a retry.", current.failingServicePorts()));
             metrics.add(gauge("switchboard_sync_duration_seconds", "Duration of the last programming cycle.",
                 current.lastSyncDurationNs() / 1e9));
             metrics.add(gauge("switchboard_update_latency_seconds", "From the intended send time of the last "
                 + "update applied to the end of its programming.", current.lastUpdateLatencyNs() / 1e9));
             metrics.add(gauge("switchboard_last_sync_timestamp_seconds", "When the dataplane was last programmed.",
                 null == current.lastUpdated() ? 0 : current.lastUpdated().toEpochMilli() / 1e3));
+            if (null == counters)
+            {
+                return new MetricSnapshots(metrics); // no datapath to read (the agent's own metrics only)
+            }
             serviceCounters(current, metrics);
             final long[] global = counters.globalCounters();
             final CounterSnapshot.Builder packets = CounterSnapshot.builder().name("switchboard_datapath_packets")

@@ -20,6 +20,8 @@ import java.util.Map;
  *                               concurrent map the agent updates per changed service port, not a copy (a copy
  *                               per programming cycle would cost what the cluster holds, not what changed)
  * @param healthChecks           the health check nodePorts to answer on
+ * @param programFailures        service-port programming attempts that failed (each retried with backoff)
+ * @param failingServicePorts    service ports whose last programming attempt failed
  */
 public record AgentStatus(
     boolean synced,
@@ -30,10 +32,12 @@ public record AgentStatus(
     long lastSyncDurationNs,
     long lastUpdateLatencyNs,
     Map<Integer, ServicePortLabels> servicePorts,
-    List<HealthCheck> healthChecks)
+    List<HealthCheck> healthChecks,
+    long programFailures,
+    int failingServicePorts)
 {
     /** Before the first sync. */
-    public static final AgentStatus STARTING = new AgentStatus(false, null, 0, 0, 0, 0, 0, Map.of(), List.of());
+    public static final AgentStatus STARTING = new AgentStatus(false, null, 0, 0, 0, 0, 0, Map.of(), List.of(), 0, 0);
 
     /** Copies the health checks; the service ports stay the view given. */
     public AgentStatus

@@ -62,6 +62,14 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     {
     }
 
+    /** A service port whose programming failed: how often in a row, when to try again, and the last error. */
+    private record FailedPort(int attempts, long retryAtNs, String error)
+    {
+    }
+
+    private static final long RETRY_FIRST_NS = 100_000_000L;
+    private static final long RETRY_MAX_NS = 30_000_000_000L;
+
     /** The first cycles are logged (start-up is when operators look); later ones only count. */
     private static final int FIRST_CYCLES_LOGGED = 10;
 
@@ -84,6 +92,8 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final Set<NamespacedName> ignoredLogged = new HashSet<>();
     private final Set<String> externalInterfaces;
     private final Set<ServicePortKey> pending = new LinkedHashSet<>();
+    private final Map<ServicePortKey, FailedPort> failedPorts = new HashMap<>();
+    private long programFailures;
     private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
     private final Map<SourceKind, Snapshot> snapshots = new EnumMap<>(SourceKind.class);
     private ControlPlaneAdapter adapter;
@@ -94,6 +104,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private boolean synced;
     private long statusApplied = -1;
     private long statusRejected = -1;
+    private long statusProgramFailures;
     private long lastSyncDurationNs;
     private long lastUpdateLatencyNs;
     private Instant lastUpdated;
@@ -252,6 +263,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             return work;
         }
+        work += retryFailedPorts(nowNs);
         final int flushed = flush();
         work += flushed + publishZone();
         if (cycleUpdates > 0)
@@ -262,7 +274,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             work += programmer.deleteRetiredBackends(System.nanoTime());
         }
-        if (synced && (flushed > 0 || (null != adapter &&
+        if (synced && (flushed > 0 || programFailures != statusProgramFailures || (null != adapter &&
             (adapter.applied() != statusApplied || adapter.rejected() != statusRejected))))
         {
             publishStatus();
@@ -312,9 +324,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         statusRejected = null == adapter ? 0 : adapter.rejected();
         // the service-port labels are the live map the agent keeps per change: nothing here grows with the cluster
         // but the health checks (Local-policy LoadBalancers only)
+        statusProgramFailures = programFailures;
         status = new AgentStatus(synced, lastUpdated, statusApplied, statusRejected,
             programmer.programmedCount(), lastSyncDurationNs, lastUpdateLatencyNs, statusServicePortsView,
-            List.copyOf(healthChecks.values()));
+            List.copyOf(healthChecks.values()), programFailures, failedPorts.size());
     }
 
     /** Keeps the status maps of one service port current: its svc_ids' labels and its health check. */
@@ -352,7 +365,11 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         }
     }
 
-    /** Programs every service port changed since the last cycle; returns how many. */
+    /**
+     * Programs every service port changed since the last cycle; returns how many. A port whose programming fails
+     * (a map full, an id space used up) is logged, counted and tried again alone with backoff
+     * ({@link #retryFailedPorts}); the others go on.
+     */
     int flush()
     {
         if (pending.isEmpty())
@@ -372,26 +389,32 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             {
                 if (null == model.state(key))
                 {
-                    programmer.remove(key);
-                    updateStatus(key, null);
+                    program(key, null, startNs);
                 }
             }
             for (final ServicePortKey key : pending)
             {
                 final ServicePortState state = model.state(key);
-                if (null == state)
+                if (null != state)
                 {
-                    continue;
+                    program(key, state, startNs);
                 }
-                final ServiceDefinition service = model.service(key.service());
-                programmer.apply(state, service.internalPolicyLocal(), service.externalPolicyLocal());
-                updateStatus(key, state);
-                attachPodInterfaces(state);
             }
         }
         finally
         {
-            programmer.commit();
+            try
+            {
+                programmer.commit();
+            }
+            catch (final RuntimeException ex)
+            {
+                // the batch's tables are forgotten by the programmer: every port of this cycle is programmed again
+                for (final ServicePortKey key : pending)
+                {
+                    failed(key, ex, startNs);
+                }
+            }
         }
         pending.clear();
         appliedCycles++;
@@ -404,6 +427,74 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             log.accept("programmed " + count + " service port(s)");
         }
         return count;
+    }
+
+    /** Programs (or, with a null state, removes) one service port; a failure is kept for a retry, not thrown. */
+    private void program(final ServicePortKey key, final ServicePortState state, final long nowNs)
+    {
+        try
+        {
+            if (null == state)
+            {
+                programmer.remove(key);
+            }
+            else
+            {
+                final ServiceDefinition service = model.service(key.service());
+                programmer.apply(state, service.internalPolicyLocal(), service.externalPolicyLocal());
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            failed(key, ex, nowNs);
+            return;
+        }
+        updateStatus(key, state);
+        if (null != state)
+        {
+            attachPodInterfaces(state);
+        }
+        final FailedPort recovered = failedPorts.remove(key);
+        if (null != recovered)
+        {
+            log.accept("programmed " + key + " after " + recovered.attempts() + " failed attempt(s)");
+        }
+    }
+
+    /**
+     * Notes a failed service port: counted, logged when it first fails or fails differently, and tried again after
+     * RETRY_FIRST_NS, doubling up to RETRY_MAX_NS (a change of the port tries it at once).
+     */
+    private void failed(final ServicePortKey key, final RuntimeException ex, final long nowNs)
+    {
+        programFailures++;
+        final FailedPort before = failedPorts.get(key);
+        final int attempts = null == before ? 1 : before.attempts() + 1;
+        final long delayNs = Math.min(RETRY_MAX_NS, RETRY_FIRST_NS << Math.min(attempts - 1, 20));
+        final String error = String.valueOf(ex.getMessage());
+        failedPorts.put(key, new FailedPort(attempts, nowNs + delayNs, error));
+        if (null == before || !before.error().equals(error))
+        {
+            log.accept("programming " + key + " failed, the rest goes on; retrying with backoff: " + error);
+        }
+    }
+
+    /** Puts the failed service ports whose retry time has come back into the next flush; returns how many. */
+    private int retryFailedPorts(final long nowNs)
+    {
+        if (failedPorts.isEmpty())
+        {
+            return 0;
+        }
+        int due = 0;
+        for (final Map.Entry<ServicePortKey, FailedPort> failed : failedPorts.entrySet())
+        {
+            if (nowNs - failed.getValue().retryAtNs() >= 0 && pending.add(failed.getKey()))
+            {
+                due++;
+            }
+        }
+        return due;
     }
 
     private void attachPodInterfaces(final ServicePortState state)

@@ -23,7 +23,7 @@ class AgentHttpServerTest
     @Test
     void healthzFailsWithTheReasonWhileAConditionGivesOneAndLivezDoesNot() throws Exception
     {
-        final AgentStatus synced = new AgentStatus(true, Instant.now(), 1, 0, 1, 0, 0, Map.of(), List.of());
+        final AgentStatus synced = new AgentStatus(true, Instant.now(), 1, 0, 1, 0, 0, Map.of(), List.of(), 0, 0);
         final AtomicReference<String> watchProblem = new AtomicReference<>();
         final InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), freePort());
         try (AgentHttpServer http = AgentHttpServer.start(() -> synced, null, null, address, line -> { }))
@@ -39,6 +39,18 @@ class AgentHttpServerTest
 
             watchProblem.set(null);
             assertThat(get(address, "/healthz").statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void metricsCountProgrammingFailuresAndThePortsWaitingForARetry() throws Exception
+    {
+        final AgentStatus failing = new AgentStatus(true, Instant.now(), 1, 0, 1, 0, 0, Map.of(), List.of(), 7, 2);
+        final InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), freePort());
+        try (AgentHttpServer http = AgentHttpServer.start(() -> failing, null, address, null, line -> { }))
+        {
+            assertThat(get(address, "/metrics").body()).contains("switchboard_program_failures_total 7.0",
+                "switchboard_failing_service_ports 2.0");
         }
     }
 

@@ -1,7 +1,6 @@
 package io.switchboard.agent;
 
 import io.aeron.Aeron;
-import io.aeron.Publication;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.switchboard.control.ControlPlaneAdapter;
 import io.switchboard.control.ControlPlaneConfiguration;
@@ -31,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,22 +45,12 @@ class SwitchboardAgentTest
     @Test
     void updatesArriveOverAeronAreProgrammedAndTheIdleLoopAllocatesNothing(final PinDirectory pins) throws Exception
     {
-        final KubernetesSerialization serialization = new KubernetesSerialization();
-        final List<String> log = new ArrayList<>();
-        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
-            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
-            Datapath datapath = Datapath.load(pins.path(), new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64));
-            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
-                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        try (Rig rig = new Rig(pins.path(), SIZES))
         {
-            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
-                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
-            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
-            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
-            final Publication publication = aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID);
-            final DesiredStateProxy proxy = new DesiredStateProxy(publication, serialization);
+            final List<String> log = rig.log;
+            final DatapathProgrammer programmer = rig.programmer;
+            final SwitchboardAgent agent = rig.agent;
+            final DesiredStateProxy proxy = rig.proxy;
 
             proxy.snapshotBegin(SourceKind.MANIFESTS, 1);
             proxy.upsert(SourceKind.MANIFESTS, 1, Manifests.service("web", "10.96.0.10", 80, 30080));
@@ -95,26 +85,16 @@ class SwitchboardAgentTest
     void theLatencyRecorderGetsOneValuePerAppliedUpdateAfterTheMapsAreWritten(final PinDirectory pins)
         throws Exception
     {
-        final KubernetesSerialization serialization = new KubernetesSerialization();
-        final List<String> log = new ArrayList<>();
-        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
-            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
-            Datapath datapath = Datapath.load(pins.path(), new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64));
-            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
-                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        try (Rig rig = new Rig(pins.path(), SIZES))
         {
-            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
-                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
-            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
-            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
+            final DatapathProgrammer programmer = rig.programmer;
+            final SwitchboardAgent agent = rig.agent;
             // each value: the duty cycle it came in, latency, intended time, frontends programmed at that moment
             final List<long[]> recorded = new ArrayList<>();
             final long[] cycle = {0};
             agent.latencyRecorder((latencyNs, intendedNs) ->
                 recorded.add(new long[] {cycle[0], latencyNs, intendedNs, programmer.frontends(WEB).size()}));
-            final DesiredStateProxy proxy = new DesiredStateProxy(aeron.addPublication(
-                ControlPlaneConfiguration.CHANNEL, ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+            final DesiredStateProxy proxy = rig.proxy;
 
             // intended send times one, two and three seconds ago: each latency is at least that old
             final long now = System.nanoTime();
@@ -161,21 +141,12 @@ class SwitchboardAgentTest
     @Test
     void aRenamedPortKeepsItsFrontend(final PinDirectory pins) throws Exception
     {
-        final KubernetesSerialization serialization = new KubernetesSerialization();
-        final List<String> log = new ArrayList<>();
-        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
-            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
-            Datapath datapath = Datapath.load(pins.path(), new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64));
-            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
-                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        try (Rig rig = new Rig(pins.path(), SIZES))
         {
-            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
-                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
-            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
-            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
-            final DesiredStateProxy proxy = new DesiredStateProxy(aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+            final Datapath datapath = rig.datapath;
+            final DatapathProgrammer programmer = rig.programmer;
+            final SwitchboardAgent agent = rig.agent;
+            final DesiredStateProxy proxy = rig.proxy;
             proxy.upsert(SourceKind.CLI, 0, Manifests.service("web", "10.96.0.10", 80, 0));
             proxy.upsert(SourceKind.CLI, 0, Manifests.slice("web", List.of("198.19.0.10")));
             runUntil(agent, () -> !programmer.frontends(WEB).isEmpty());
@@ -218,24 +189,14 @@ class SwitchboardAgentTest
     /** {map elements written, bytes allocated by the agent's duty cycles} per one-endpoint change at {@code count}. */
     private static long[] oneChangeCost(final Path bpffs, final int count) throws Exception
     {
-        final KubernetesSerialization serialization = new KubernetesSerialization();
-        final List<String> log = new ArrayList<>();
         final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
-        try (EmbeddedMediaDriver driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
-            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
-            Datapath datapath = Datapath.load(bpffs, new Datapath.Sizes(2 * count + 64, 4 * count + 64, count + 64,
-                4096, 1024, 64));
-            DatapathProgrammer programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
-                new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults()))
+        try (Rig rig = new Rig(bpffs, new Datapath.Sizes(2 * count + 64, 4 * count + 64, count + 64, 4096, 1024, 64)))
         {
-            final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
-                .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
-            final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
-            agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
-            final DesiredStateProxy proxy = new DesiredStateProxy(aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
-                ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+            final List<String> log = rig.log;
+            final DatapathProgrammer programmer = rig.programmer;
+            final SwitchboardAgent agent = rig.agent;
+            final DesiredStateProxy proxy = rig.proxy;
             proxy.snapshotBegin(SourceKind.MANIFESTS, 1);
             for (int i = 0; i < count; i++)
             {
@@ -286,6 +247,107 @@ class SwitchboardAgentTest
             }
             assertThat(log).noneMatch(line -> line.contains("reject"));
             return new long[] {written / measured, allocated / measured};
+        }
+    }
+
+    /**
+     * A service port that cannot be programmed (here: every svc_id in use) is logged once, counted and retried
+     * alone with backoff: a change of another port in the same cycles is programmed meanwhile (it stayed blocked
+     * behind the failing one before), and the failed one is programmed once room is made.
+     */
+    @Test
+    void aPortThatCannotBeProgrammedIsRetriedAloneAndBlocksNoOther(final PinDirectory pins) throws Exception
+    {
+        final ServicePortKey a = new ServicePortKey(new NamespacedName("default", "a"), "http", Protocol.TCP);
+        final ServicePortKey c = new ServicePortKey(new NamespacedName("default", "c"), "http", Protocol.TCP);
+        try (Rig rig = new Rig(pins.path(), new Datapath.Sizes(64, 64, 3, 1024, 64, 16)))
+        {
+            // sb_maglev of 3 entries: svc_ids 1 and 2, so two service ports
+            final List<String> log = rig.log;
+            final DatapathProgrammer programmer = rig.programmer;
+            final SwitchboardAgent agent = rig.agent;
+            agent.restore(null); // nothing to restore: synced, so the status (metrics) is published
+            final DesiredStateProxy proxy = rig.proxy;
+            proxy.snapshotBegin(SourceKind.MANIFESTS, 1);
+            for (final String name : List.of("a", "b"))
+            {
+                proxy.upsert(SourceKind.MANIFESTS, 1, Manifests.service(name, "10.96.0." + (name.equals("a") ? 10 : 11), 80, 0));
+                proxy.upsert(SourceKind.MANIFESTS, 1, Manifests.slice(name, List.of("198.19.0.10")));
+            }
+            proxy.snapshotEnd(SourceKind.MANIFESTS, 1, 4);
+            runUntil(agent, () -> agent.adapter().applied() == 6 && !programmer.frontends(a).isEmpty());
+
+            // c needs a third svc_id; a's change comes after it
+            proxy.upsert(SourceKind.CLI, 0, Manifests.service("c", "10.96.0.12", 80, 0));
+            proxy.upsert(SourceKind.CLI, 0, Manifests.slice("c", List.of("198.19.0.12")));
+            proxy.upsert(SourceKind.MANIFESTS, 0, Manifests.slice("a", List.of("198.19.0.10", "198.19.0.11")));
+            runUntil(agent, () -> programmer.frontends(a).values().stream().allMatch(v -> v.backendCount() == 2));
+            final long retryWindow = System.nanoTime() + 1_000_000_000L;
+            while (System.nanoTime() < retryWindow)
+            {
+                agent.doWork(); // retries come and fail meanwhile (100 ms, 200 ms, ...)
+            }
+            assertThat(programmer.frontends(c)).isEmpty();
+            assertThat(log.stream().filter(line -> line.startsWith("programming default/c:http/TCP failed")))
+                .as("logged once, however often retried").singleElement().asString()
+                .contains("service ids are in use");
+            assertThat(agent.status().failingServicePorts()).isEqualTo(1);
+            assertThat(agent.status().programFailures()).isGreaterThan(1);
+
+            proxy.delete(SourceKind.MANIFESTS, ObjectKind.SERVICE, "default", "b");
+            runUntil(agent, () -> !programmer.frontends(c).isEmpty());
+            assertThat(log).anyMatch(line -> line.startsWith("programmed default/c:http/TCP after "));
+            assertThat(agent.status().failingServicePorts()).isZero();
+        }
+    }
+
+    private static final Datapath.Sizes SIZES = new Datapath.Sizes(1024, 4096, 1024, 4096, 1024, 64);
+
+    /**
+     * An agent as the command builds it, driven by the test thread: its own media driver, a datapath pinned under
+     * {@code bpffs} with {@code sizes}, the programmer, a model of one node (198.18.0.1), and a publisher of
+     * desired state. Everything the agent logs is in {@link #log}.
+     */
+    private static final class Rig implements AutoCloseable
+    {
+        final List<String> log = new CopyOnWriteArrayList<>();
+        final EmbeddedMediaDriver driver;
+        final Aeron aeron;
+        final Datapath datapath;
+        final DatapathProgrammer programmer;
+        final SwitchboardAgent agent;
+        final DesiredStateProxy proxy;
+
+        Rig(final Path bpffs, final Datapath.Sizes sizes) throws Exception
+        {
+            final KubernetesSerialization serialization = new KubernetesSerialization();
+            driver = EmbeddedMediaDriver.launch(Path.of("/dev/shm", "switchboard-" + Names.next()));
+            try
+            {
+                aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.directory().toString()));
+                datapath = Datapath.load(bpffs, sizes);
+                programmer = new DatapathProgrammer(datapath.maps(), datapath.tablesDirectory(),
+                    new MaglevTableBuilder(new MaglevHash(0), TableSizes.defaults()), TableSizes.defaults());
+                final ClusterModel model = new ClusterModel(ModelConfig.forNode(Manifests.NODE)
+                    .withNodeIps(List.of(InetAddress.getByName("198.18.0.1"))));
+                agent = new SwitchboardAgent(model, programmer, null, null, Set.of(), log::add);
+                agent.adapter(new ControlPlaneAdapter(aeron.addSubscription(ControlPlaneConfiguration.CHANNEL,
+                    ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), agent, serialization, log::add));
+                proxy = new DesiredStateProxy(aeron.addPublication(ControlPlaneConfiguration.CHANNEL,
+                    ControlPlaneConfiguration.DESIRED_STATE_STREAM_ID), serialization);
+            }
+            catch (final Exception | Error ex)
+            {
+                close();
+                throw ex;
+            }
+        }
+
+        @Override
+        public void close()
+        {
+            // in reverse order of making; what was not made yet is null
+            org.agrona.CloseHelper.closeAll(programmer, datapath, aeron, driver);
         }
     }
 
