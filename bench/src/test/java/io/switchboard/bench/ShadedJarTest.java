@@ -50,4 +50,21 @@ class ShadedJarTest
             Files.deleteIfExists(directory);
         }
     }
+
+    /** {@code switchboard -V} names the commit the jar was built from (this checkout's HEAD: the build just made it). */
+    @Test
+    void theJarsVersionNamesTheCommitItWasBuiltFrom() throws IOException, InterruptedException
+    {
+        final Process head = new ProcessBuilder("git", "rev-parse", "--short=12", "HEAD").start();
+        final String commit = new String(head.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertThat(head.waitFor(30, TimeUnit.SECONDS) && head.exitValue() == 0).as("git rev-parse").isTrue();
+        final String java = ProcessHandle.current().info().command().orElse("java");
+        final Process version = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar",
+            AGENT_JAR.toString(), "-V").redirectErrorStream(true).start();
+        final String output = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(version.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(output).startsWith("switchboard 0.1.0-SNAPSHOT (commit " + commit + " of ");
+        assertThat(version.exitValue()).isZero();
+    }
 }

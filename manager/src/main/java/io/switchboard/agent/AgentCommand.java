@@ -188,6 +188,7 @@ public final class AgentCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         final Consumer<String> log = AgentCommand::log;
+        log.accept(BuildInfo.current() + " on Linux " + System.getProperty("os.version"));
         if (kernelLacksFeatures())
         {
             return 1;

@@ -1,6 +1,7 @@
 package io.switchboard.cli;
 
 import io.switchboard.agent.AgentCommand;
+import io.switchboard.agent.BuildInfo;
 import io.switchboard.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,14 +31,13 @@ public final class SwitchboardCommand implements Runnable
         System.exit(new CommandLine(new SwitchboardCommand()).execute(args));
     }
 
-    /** The version from the jar's manifest, or "development" when run from classes. */
+    /** The version and commit from the jar's manifest ({@link BuildInfo}), or "development" when run from classes. */
     static final class Version implements CommandLine.IVersionProvider
     {
         @Override
         public String[] getVersion()
         {
-            final String version = SwitchboardCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"switchboard " + (null == version ? "development" : version)};
+            return new String[] {BuildInfo.current().toString()};
         }
     }
 }
