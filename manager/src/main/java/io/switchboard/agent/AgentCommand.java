@@ -248,6 +248,7 @@ public final class AgentCommand implements Callable<Integer>
             final SwitchboardAgent agent = new SwitchboardAgent(model, programmer, datapath,
                 new StateStore(stateDirectory, serialization), new LinkedHashSet<>(externalInterfaces), log);
             agent.adapter(new ControlPlaneAdapter(subscription, agent, serialization, log));
+            agent.errors(new ErrorLog(stateDirectory.resolve(ErrorLog.FILE), ErrorLog.CAPACITY, log));
             agent.allocator(new ServiceAllocator(Cidr.parse(serviceCidr), NodePortRange.DEFAULT,
                 loadBalancerPools.stream().map(Cidr::parse).toList()));
             final DnsCatalog dns = null == dnsListen ? null : new DnsCatalog(clusterDomain, DNS_TTL_SECONDS);
@@ -282,6 +283,7 @@ public final class AgentCommand implements Callable<Integer>
                     optionalAddress("--healthz-address", healthzAddress), log);
                 resources.add(http);
                 http.serveLiveView(agent.liveView(), serialization);
+                http.register(agent.errors().metrics());
                 if (null != dns)
                 {
                     http.register(dnsMetrics);

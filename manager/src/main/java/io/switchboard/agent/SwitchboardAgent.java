@@ -93,6 +93,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final Set<String> externalInterfaces;
     private final Set<ServicePortKey> pending = new LinkedHashSet<>();
     private final Map<ServicePortKey, FailedPort> failedPorts = new HashMap<>();
+    private ErrorLog errors = new ErrorLog(null, ErrorLog.CAPACITY, line -> { });
     private long programFailures;
     private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
     private final Map<SourceKind, Snapshot> snapshots = new EnumMap<>(SourceKind.class);
@@ -197,6 +198,23 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         }
     }
 
+    /** Where the agent keeps its errors (by default in memory only); set once, before the agent starts. */
+    public void errors(final ErrorLog errors)
+    {
+        this.errors = Objects.requireNonNull(errors, "errors");
+    }
+
+    public ErrorLog errors()
+    {
+        return errors;
+    }
+
+    @Override
+    public void onRejected(final boolean decoded, final String object, final String error)
+    {
+        errors.record(decoded ? ErrorLog.Kind.VALIDATION : ErrorLog.Kind.DECODE, object, error);
+    }
+
     /** The adapter this agent polls; set once, before the agent starts. */
     public void adapter(final ControlPlaneAdapter adapter)
     {
@@ -274,6 +292,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         {
             work += programmer.deleteRetiredBackends(System.nanoTime());
         }
+        work += errors.writeIfDue(nowNs);
         if (synced && (flushed > 0 || programFailures != statusProgramFailures || (null != adapter &&
             (adapter.applied() != statusApplied || adapter.rejected() != statusRejected))))
         {
@@ -468,6 +487,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private void failed(final ServicePortKey key, final RuntimeException ex, final long nowNs)
     {
         programFailures++;
+        errors.record(ErrorLog.Kind.PROGRAM, "Service port " + key, String.valueOf(ex.getMessage()));
         final FailedPort before = failedPorts.get(key);
         final int attempts = null == before ? 1 : before.attempts() + 1;
         final long delayNs = Math.min(RETRY_MAX_NS, RETRY_FIRST_NS << Math.min(attempts - 1, 20));
@@ -882,5 +902,12 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     public String roleName()
     {
         return "switchboard-agent";
+    }
+
+    /** The agent stops: errors of its last second are written too. */
+    @Override
+    public void onClose()
+    {
+        errors.writeIfDue(System.nanoTime() + 1_000_000_000L);
     }
 }

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.switchboard.agent.ErrorLog;
 import io.switchboard.bpf.BpfException;
 import io.switchboard.datapath.DatapathAbi;
 import io.switchboard.datapath.DatapathReader;
@@ -37,11 +38,11 @@ import java.util.concurrent.Callable;
  * (its live view), or those kept under {@code --state-dir} when no agent answers.
  */
 @Command(name = "get", mixinStandardHelpOptions = true,
-    description = "Show datapath state: services, endpoints, backends, maglev SVC, conntrack, affinity, stats.")
+    description = "Show datapath state: services, endpoints, backends, maglev SVC, conntrack, affinity, stats; and errors.")
 public final class GetCommand implements Callable<Integer>
 {
     @Parameters(index = "0", paramLabel = "WHAT",
-        description = "services | endpoints | backends | maglev | conntrack | affinity | stats")
+        description = "services | endpoints | backends | maglev | conntrack | affinity | stats | errors")
     private String what;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "SVC",
@@ -79,6 +80,11 @@ public final class GetCommand implements Callable<Integer>
         }
         try
         {
+            if (what.startsWith("error"))
+            {
+                errors(stateDirectory.resolve(ErrorLog.FILE)).print(out, json);
+                return 0;
+            }
             final ServiceNames names = ServiceNames.of(AgentObjects.load(agent, stateDirectory));
             if (what.startsWith("endpoint"))
             {
@@ -97,7 +103,7 @@ public final class GetCommand implements Callable<Integer>
                     case "affinity" -> affinity(reader, names, only);
                     case "stats" -> null;
                     default -> throw new CliException("unknown resource " + what + " (services, endpoints, backends, " +
-                        "maglev, conntrack, affinity, stats)");
+                        "maglev, conntrack, affinity, stats, errors)");
                 };
                 if (null == table)
                 {
@@ -177,6 +183,28 @@ public final class GetCommand implements Callable<Integer>
     {
         return reader.services().stream().sorted(Comparator.comparingInt(ServiceEntry::svcId)
             .thenComparing(e -> frontend(e.address(), e.port(), e.protocol()))).toList();
+    }
+
+    /**
+     * The agent's distinct errors, most recent first, as it last wrote them under its state directory (at most a
+     * second behind; readable while no agent runs).
+     */
+    private static Table errors(final Path file)
+    {
+        final Table table = Table.of("last seen", "kind", "subject", "count", "error");
+        try
+        {
+            for (final ErrorLog.Entry entry : ErrorLog.read(file))
+            {
+                table.row(entry.lastSeen().toString(), entry.kind().label(), entry.subject(), entry.count(),
+                    entry.error());
+            }
+        }
+        catch (final java.io.UncheckedIOException | IllegalArgumentException | ClassCastException ex)
+        {
+            throw new CliException(file + " is not an error log the agent wrote: " + ex.getMessage());
+        }
+        return table;
     }
 
     private static Table endpoints(final List<HasMetadata> objects)

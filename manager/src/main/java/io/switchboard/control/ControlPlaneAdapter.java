@@ -42,6 +42,8 @@ public final class ControlPlaneAdapter implements FragmentHandler
     private final Map<String, Long> distinctErrors = new LinkedHashMap<>();
     private long applied;
     private long rejected;
+    /** The update was decoded and is with the listener: what it throws is a refusal of the object, not of the bytes. */
+    private boolean inListener;
 
     /**
      * @param errorLog receives each distinct error's text the first time it occurs.
@@ -75,10 +77,16 @@ public final class ControlPlaneAdapter implements FragmentHandler
         catch (final RejectedUpdateException ex)
         {
             reject(ex.getMessage());
+            listener.onRejected(inListener, ex.object(), ex.getMessage());
         }
         catch (final RuntimeException ex)
         {
             reject("malformed message: " + ex);
+            listener.onRejected(inListener, "message", "malformed message: " + ex);
+        }
+        finally
+        {
+            inListener = false;
         }
     }
 
@@ -114,13 +122,16 @@ public final class ControlPlaneAdapter implements FragmentHandler
             case SnapshotBeginDecoder.TEMPLATE_ID ->
             {
                 snapshotBeginDecoder.wrap(buffer, bodyOffset, blockLength, version);
-                listener.onSnapshotBegin(source(snapshotBeginDecoder.source()), snapshotBeginDecoder.snapshotId());
+                final SourceKind source = source(snapshotBeginDecoder.source());
+                inListener = true;
+                listener.onSnapshotBegin(source, snapshotBeginDecoder.snapshotId());
             }
             case SnapshotEndDecoder.TEMPLATE_ID ->
             {
                 snapshotEndDecoder.wrap(buffer, bodyOffset, blockLength, version);
-                listener.onSnapshotEnd(source(snapshotEndDecoder.source()), snapshotEndDecoder.snapshotId(),
-                    snapshotEndDecoder.objectCount());
+                final SourceKind source = source(snapshotEndDecoder.source());
+                inListener = true;
+                listener.onSnapshotEnd(source, snapshotEndDecoder.snapshotId(), snapshotEndDecoder.objectCount());
             }
             default -> throw new RejectedUpdateException("message", "", "unknown template id " +
                 headerDecoder.templateId());
@@ -153,6 +164,7 @@ public final class ControlPlaneAdapter implements FragmentHandler
             throw new RejectedUpdateException(ObjectKinds.describe(kind, namespace, name), "metadata.name",
                 "does not match the message's object name");
         }
+        inListener = true;
         listener.onUpsert(source, snapshotId, kind, object);
         listener.onApplied(intendedSendTimeNs);
     }
@@ -164,7 +176,10 @@ public final class ControlPlaneAdapter implements FragmentHandler
         final SourceKind source = source(deleteDecoder.source());
         final long intendedSendTimeNs = deleteDecoder.intendedSendTimeNs();
         deleteDecoder.sequence();
-        listener.onDelete(source, kind, deleteDecoder.objectNamespace(), deleteDecoder.objectName());
+        final String namespace = deleteDecoder.objectNamespace();
+        final String name = deleteDecoder.objectName();
+        inListener = true;
+        listener.onDelete(source, kind, namespace, name);
         listener.onApplied(intendedSendTimeNs);
     }
 

@@ -27,4 +27,12 @@ public interface DesiredStateListener
     default void onApplied(final long intendedSendTimeNs)
     {
     }
+
+    /**
+     * An update was refused: {@code decoded} false when it could not be read off the wire, true when it was read and
+     * this listener refused the object; {@code object} names it as well as is known, {@code error} says why.
+     */
+    default void onRejected(final boolean decoded, final String object, final String error)
+    {
+    }
 }

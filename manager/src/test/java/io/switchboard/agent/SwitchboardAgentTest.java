@@ -293,6 +293,12 @@ class SwitchboardAgentTest
                 .contains("service ids are in use");
             assertThat(agent.status().failingServicePorts()).isEqualTo(1);
             assertThat(agent.status().programFailures()).isGreaterThan(1);
+            assertThat(agent.errors().entries()).as("errors as data").singleElement().satisfies(entry ->
+            {
+                assertThat(entry.kind()).isEqualTo(ErrorLog.Kind.PROGRAM);
+                assertThat(entry.subject()).isEqualTo("Service port default/c:http/TCP");
+                assertThat(entry.count()).isEqualTo(agent.status().programFailures());
+            });
 
             proxy.delete(SourceKind.MANIFESTS, ObjectKind.SERVICE, "default", "b");
             runUntil(agent, () -> !programmer.frontends(c).isEmpty());

@@ -114,12 +114,18 @@ public class ControlPlaneTest
             proxy.offerRaw(message);
         }
         proxy.upsert(SourceKind.CLI, 0, service("good", 443));
+        proxy.upsert(SourceKind.CLI, 0, service(RecordingListener.REFUSED, 443));
 
-        pollUntil(() -> adapter.applied() + adapter.rejected() >= bad.size() + 1);
+        pollUntil(() -> adapter.applied() + adapter.rejected() >= bad.size() + 2);
 
         assertThat(listener.events).as("only the good update reached the model")
             .containsExactly("upsert CLI 0 SERVICE default/good");
-        assertThat(adapter.rejected()).isEqualTo(bad.size());
+        assertThat(adapter.rejected()).isEqualTo(bad.size() + 1);
+        // errors as data: what could not be read is told apart from an object the listener refused
+        assertThat(listener.rejections).hasSize(bad.size() + 1);
+        assertThat(listener.rejections.subList(0, bad.size())).allMatch(line -> line.startsWith("undecoded "));
+        assertThat(listener.rejections.getLast()).isEqualTo(
+            "decoded SERVICE default/refused: SERVICE default/refused: spec: refused by the test's listener");
         assertThat(errorLog).as("one log line per distinct error").doesNotHaveDuplicates()
             .anyMatch(line -> line.contains("unknown schema id 4243"))
             .anyMatch(line -> line.contains("schema version 99 is newer than this agent's 1"))

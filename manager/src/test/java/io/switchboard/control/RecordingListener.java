@@ -13,9 +13,20 @@ public final class RecordingListener implements DesiredStateListener
     public final List<String> events = new ArrayList<>();
     public final List<HasMetadata> objects = new ArrayList<>();
 
+    /** What {@link #onRejected} was told: "decoded|undecoded OBJECT: ERROR". */
+    public final List<String> rejections = new ArrayList<>();
+
+    /** Objects of this name are refused, as a model refuses a field it cannot take. */
+    public static final String REFUSED = "refused";
+
     @Override
     public void onUpsert(final SourceKind source, final long snapshotId, final ObjectKind kind, final HasMetadata object)
     {
+        if (REFUSED.equals(object.getMetadata().getName()))
+        {
+            throw new RejectedUpdateException(kind + " " + object.getMetadata().getNamespace() + "/" + REFUSED,
+                "spec", "refused by the test's listener");
+        }
         events.add("upsert " + source + " " + snapshotId + " " + kind + " " + object.getMetadata().getNamespace() +
             "/" + object.getMetadata().getName());
         objects.add(object);
@@ -37,5 +48,11 @@ public final class RecordingListener implements DesiredStateListener
     public void onSnapshotEnd(final SourceKind source, final long snapshotId, final int objectCount)
     {
         events.add("end " + source + " " + snapshotId + " " + objectCount);
+    }
+
+    @Override
+    public void onRejected(final boolean decoded, final String object, final String error)
+    {
+        rejections.add((decoded ? "decoded " : "undecoded ") + object + ": " + error);
     }
 }
