@@ -67,4 +67,32 @@ class ShadedJarTest
         assertThat(output).startsWith("switchboard 0.1.0-SNAPSHOT (commit " + commit + " of ");
         assertThat(version.exitValue()).isZero();
     }
+
+    /**
+     * bin/switchboard makes the CLI's ahead-of-time cache beside the jar on the first CLI call after a build (a
+     * training run), and later calls use it: the same answer, and the cache is not made again.
+     */
+    @Test
+    void theFirstCliCallMakesTheAheadOfTimeCacheAndLaterCallsKeepIt() throws IOException, InterruptedException
+    {
+        final Path cache = Path.of("..", "manager", "target", "switchboard-cli.aot");
+        Files.deleteIfExists(cache);
+
+        final String first = run(Path.of("..", "bin", "switchboard").toString(), "-V");
+        assertThat(cache).as("made by the first call").isNotEmptyFile();
+        final long made = Files.getLastModifiedTime(cache).toMillis();
+        final String second = run(Path.of("..", "bin", "switchboard").toString(), "-V");
+
+        assertThat(second).isEqualTo(first).startsWith("switchboard 0.1.0-SNAPSHOT (commit ");
+        assertThat(Files.getLastModifiedTime(cache).toMillis()).as("kept, not made again").isEqualTo(made);
+    }
+
+    private static String run(final String... command) throws IOException, InterruptedException
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("finished: %s", output).isTrue();
+        assertThat(process.exitValue()).as(output).isZero();
+        return output;
+    }
 }
