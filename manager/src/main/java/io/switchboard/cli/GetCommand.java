@@ -66,6 +66,9 @@ public final class GetCommand implements Callable<Integer>
     @Option(names = {"-o", "--output"}, description = "json for JSON; a table otherwise.")
     private String output;
 
+    @Option(names = "--no-headers", description = "A table without its header line.")
+    private boolean noHeaders;
+
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
@@ -82,13 +85,13 @@ public final class GetCommand implements Callable<Integer>
         {
             if (what.startsWith("error"))
             {
-                errors(stateDirectory.resolve(ErrorLog.FILE)).print(out, json);
+                show(errors(stateDirectory.resolve(ErrorLog.FILE)), json);
                 return 0;
             }
             final ServiceNames names = ServiceNames.of(AgentObjects.load(agent, stateDirectory));
             if (what.startsWith("endpoint"))
             {
-                endpoints(names.objects()).print(out, json);
+                show(endpoints(names.objects()), json);
                 return 0;
             }
             try (DatapathReader reader = open(bpffsDirectory))
@@ -111,7 +114,7 @@ public final class GetCommand implements Callable<Integer>
                 }
                 else
                 {
-                    table.print(out, json);
+                    show(table, json);
                 }
             }
             return 0;
@@ -120,6 +123,28 @@ public final class GetCommand implements Callable<Integer>
         {
             return fail(ex.getMessage());
         }
+    }
+
+    /**
+     * Prints a table as kubectl does: JSON as it is (an empty list is []); text with its headers unless
+     * {@code --no-headers}, or, with no rows, nothing on stdout and "No resources found." on stderr.
+     */
+    private void show(final Table table, final boolean json)
+    {
+        if (!json && table.isEmpty())
+        {
+            spec.commandLine().getErr().println("No resources found.");
+            spec.commandLine().getErr().flush();
+            return;
+        }
+        if (!json && noHeaders)
+        {
+            final String text = table.text();
+            spec.commandLine().getOut().print(text.substring(text.indexOf(System.lineSeparator()) + 1));
+            spec.commandLine().getOut().flush();
+            return;
+        }
+        table.print(spec.commandLine().getOut(), json);
     }
 
     private int fail(final String message)

@@ -36,15 +36,21 @@ class GetErrorsTest
         assertThat(lines[2]).contains("validation", "Service default/np2", "30080 is allocated");
 
         out.getBuffer().setLength(0);
+        assertThat(get("--no-headers")).isZero();
+        assertThat(out.toString().split("\n")).hasSize(2).allMatch(line -> !line.contains("LAST SEEN"));
+
+        out.getBuffer().setLength(0);
         assertThat(get("-o", "json")).isZero();
         assertThat(out.toString()).contains("\"kind\"", "\"program\"", "\"count\"");
     }
 
     @Test
-    void noLogYetIsAnEmptyTableAndAFileOfSomethingElseIsOneClearError() throws Exception
+    void noLogYetIsNoResourcesFoundAndAFileOfSomethingElseIsOneClearError() throws Exception
     {
         assertThat(get()).isZero();
-        assertThat(out.toString().strip()).startsWith("LAST SEEN").doesNotContain("\n");
+        assertThat(out.toString()).as("as kubectl: nothing on stdout").isEmpty();
+        assertThat(err.toString().strip()).isEqualTo("No resources found.");
+        err.getBuffer().setLength(0);
 
         Files.writeString(state.resolve(ErrorLog.FILE), "{\"not\": \"a list\"}");
         assertThat(get()).isEqualTo(1);
