@@ -579,11 +579,8 @@ static __always_inline int sb_tc_take_reply_mark(struct __sk_buff *skb)
 
 /*
  * Without XDP metadata (SB_LOAD_F_NO_XDP_META): whether sb_xdp may have handed this frame over unmarked,
- * i.e. it came in on an interface where sb_xdp answers by tc (no SB_IFACE_F_XDP_TX). sb_tc_reply then
- * decides whether it is one: an ARP request / Neighbor Solicitation for an address announced there, or a
- * TCP / UDP packet to a frontend (sb_xdp translates, drops or answers every packet to a frontend, so one
- * that reaches tc untouched is one it refused). Costs an sb_ifaces lookup per frame, and sb_tc_reply's
- * parse and lookups on such interfaces.
+ * i.e. it came in on an interface where sb_xdp answers by tc (no SB_IFACE_F_XDP_TX); sb_tc_unmarked_reply
+ * asks only for a frame that is one to answer (not TCP / UDP, or to a frontend).
  */
 static __always_inline int sb_tc_maybe_handed_over(const struct __sk_buff *skb)
 {
@@ -632,6 +629,46 @@ static __noinline int sb_tc_reply(struct __sk_buff *skb)
 	if (sb_tc_parse_quiet(skb, &pkt) != SB_PARSE_OK || !sb_svc_lookup(&pkt.dst, pkt.dport, pkt.proto, &svc))
 		return -1;
 	action = sb_tc_refuse(skb, &pkt);
+	if (action == TC_ACT_REDIRECT)
+		sb_stat(SB_STAT_REPLY_TC);
+	return action;
+}
+
+/* sb_tc_unmarked_reply's answer for a TCP / UDP packet that is not one to answer: parsed, it goes on. */
+#define SB_TC_GO_ON (-1)
+
+/*
+ * Without XDP metadata: answers what sb_xdp handed over unmarked and parses everything else once for the rest
+ * of sb_tc_from_ext. A TCP / UDP packet to a frontend without any backend reaches tc untouched only when sb_xdp
+ * refused it, so one frontend lookup per packet tells; translated packets, most of the traffic, pay only that
+ * lookup. What is not TCP / UDP (ARP, Neighbor Solicitations) is answered by sb_tc_reply
+ * where sb_xdp answers by tc. Returns the action, or SB_TC_GO_ON with *pkt parsed.
+ */
+static __always_inline int sb_tc_unmarked_reply(struct __sk_buff *skb, struct sb_pkt *pkt)
+{
+	struct sb_svc_value svc;
+	int parsed, action;
+
+	parsed = sb_tc_parse_quiet(skb, pkt);
+	if (parsed != SB_PARSE_OK) {
+		if (sb_tc_maybe_handed_over(skb)) {
+			action = sb_tc_reply(skb);
+			if (action >= 0)
+				return action;
+		}
+		sb_stat(sb_parse_stat(parsed));
+		sb_stat(SB_STAT_PASSED);
+		return TC_ACT_OK;
+	}
+	/*
+	 * Only a frontend sb_xdp refuses outright (no backend, none anywhere: sb_select's refusal): a translated
+	 * packet whose backend address:port is itself a frontend (an externalIP on the node's address served by a
+	 * hostNetwork pod on the same port) must go on to the stack, as it does with the mark.
+	 */
+	if (!sb_svc_lookup(&pkt->dst, pkt->dport, pkt->proto, &svc) || svc.backend_count ||
+	    (svc.flags & SB_SVC_F_ANY_ENDPOINTS) || !sb_tc_maybe_handed_over(skb))
+		return SB_TC_GO_ON;
+	action = sb_tc_refuse(skb, pkt);
 	if (action == TC_ACT_REDIRECT)
 		sb_stat(SB_STAT_REPLY_TC);
 	return action;
@@ -732,17 +769,17 @@ int sb_tc_from_ext(struct __sk_buff *skb)
 	int action;
 
 	if (sb_load_flags & SB_LOAD_F_NO_XDP_META) {
-		if (sb_tc_maybe_handed_over(skb)) {
+		action = sb_tc_unmarked_reply(skb, &pkt);
+		if (action != SB_TC_GO_ON)
+			return action;
+	} else {
+		if (sb_tc_take_reply_mark(skb)) {
 			action = sb_tc_reply(skb);
-			if (action >= 0)
-				return action;
+			return action < 0 ? TC_ACT_OK : action;
 		}
-	} else if (sb_tc_take_reply_mark(skb)) {
-		action = sb_tc_reply(skb);
-		return action < 0 ? TC_ACT_OK : action;
+		if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
+			return TC_ACT_OK;
 	}
-	if (sb_tc_parse(skb, &pkt) != SB_PARSE_OK)
-		return TC_ACT_OK;
 	cfg = sb_config_get();
 	if (sb_tc_snat_reverse(skb, &pkt, cfg, &action))
 		return action;

@@ -410,8 +410,8 @@ class DatapathPacketTest
     /**
      * Built without XDP metadata (what a kernel that refuses {@code bpf_xdp_adjust_meta} to XDP gets; any kernel
      * runs it): {@code sb_xdp} passes a refusal untouched and {@code sb_tc_from_ext} itself finds it (an interface
-     * that answers by tc, a frame to a frontend) and sends the bytes {@code XDP_TX} would have; what is not for a
-     * frontend, and anything on an interface where {@code XDP_TX} answers, goes on untouched.
+     * that answers by tc, a frame to a frontend without any backend) and sends the bytes {@code XDP_TX} would have;
+     * what is not for such a frontend, and anything on an interface where {@code XDP_TX} answers, goes on untouched.
      */
     @Test
     void withoutXdpMetadataTcFromExtFindsTheRefusedFramesItselfAndAnswersThem()
@@ -440,6 +440,12 @@ class DatapathPacketTest
             final TestRunResult passed = run(unmarked.tcFromExt(), elsewhere);
             assertThat(passed.returnValue()).isEqualTo(TC_ACT_OK);
             assertThat(passed.packet()).isEqualTo(elsewhere);
+            // a frame at a frontend that has backends was not refused by sb_xdp: e.g. a translated packet whose
+            // backend address:port is itself a frontend (an externalIP served by a hostNetwork pod) goes on
+            final byte[] served = Packet.tcp(CLIENT4, 40000, CLUSTER_IP4, 80).syn().build();
+            final TestRunResult onItsWay = run(unmarked.tcFromExt(), served);
+            assertThat(onItsWay.returnValue()).isEqualTo(TC_ACT_OK);
+            assertThat(onItsWay.packet()).isEqualTo(served);
             assertThat(unmarked.stat("reply_tc")).isEqualTo(requests.size());
 
             unmarked.replies(DatapathFixture.TEST_RUN_IFINDEX, true);
