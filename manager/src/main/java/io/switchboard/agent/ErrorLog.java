@@ -8,11 +8,14 @@ import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -49,7 +52,9 @@ public final class ErrorLog
         /** An object refused: a field with a value the dataplane cannot take, a clash with another object. */
         VALIDATION,
         /** A service port whose maps could not be written (a map full, an id space used up). */
-        PROGRAM;
+        PROGRAM,
+        /** An update the agent failed on otherwise (a bug, or the datapath failing underneath it). */
+        INTERNAL;
 
         public String label()
         {
@@ -151,7 +156,8 @@ public final class ErrorLog
         {
             final CounterSnapshot.Builder counter = CounterSnapshot.builder().name("switchboard_errors")
                 .help("Errors by kind: decode (an update that could not be read), validation (an object refused), " +
-                    "program (a service port whose maps could not be written). The distinct ones: switchboard get errors.");
+                    "program (a service port whose maps could not be written), internal (an update the agent failed " +
+                    "on otherwise). The distinct ones: switchboard get errors.");
             for (final Kind kind : Kind.values())
             {
                 counter.dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder()
@@ -184,7 +190,12 @@ public final class ErrorLog
         {
             Files.createDirectories(file.getParent());
             final Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.write(temporary, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(rows));
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING))
+            {
+                channel.write(ByteBuffer.wrap(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(rows)));
+                channel.force(true); // on disk before the rename: a crash leaves the old log or the new, never none
+            }
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             changed = false;
         }
@@ -194,7 +205,10 @@ public final class ErrorLog
         }
     }
 
-    /** The log an agent wrote to {@code file}, the most recently seen first; empty when there is none. */
+    /**
+     * The log an agent wrote to {@code file}, the most recently seen first; empty when there is none. A row this
+     * reader cannot take (a kind a newer agent added, a field missing) is left out, not the whole log.
+     */
     public static List<Entry> read(final Path file)
     {
         final List<Map<String, Object>> rows;
@@ -215,10 +229,17 @@ public final class ErrorLog
         final List<Entry> entries = new ArrayList<>();
         for (final Map<String, Object> row : rows)
         {
-            entries.add(new Entry(Kind.valueOf(String.valueOf(row.get("kind")).toUpperCase(Locale.ROOT)),
-                String.valueOf(row.get("subject")), String.valueOf(row.get("error")),
-                ((Number)row.get("count")).longValue(), Instant.parse(String.valueOf(row.get("firstSeen"))),
-                Instant.parse(String.valueOf(row.get("lastSeen")))));
+            try
+            {
+                entries.add(new Entry(Kind.valueOf(String.valueOf(row.get("kind")).toUpperCase(Locale.ROOT)),
+                    String.valueOf(row.get("subject")), String.valueOf(row.get("error")),
+                    ((Number)row.get("count")).longValue(), Instant.parse(String.valueOf(row.get("firstSeen"))),
+                    Instant.parse(String.valueOf(row.get("lastSeen")))));
+            }
+            catch (final RuntimeException unreadable)
+            {
+                // left out: see above
+            }
         }
         return entries;
     }

@@ -210,9 +210,14 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     }
 
     @Override
-    public void onRejected(final boolean decoded, final String object, final String error)
+    public void onRejected(final Rejection rejection, final String object, final String error)
     {
-        errors.record(decoded ? ErrorLog.Kind.VALIDATION : ErrorLog.Kind.DECODE, object, error);
+        errors.record(switch (rejection)
+        {
+            case UNDECODABLE -> ErrorLog.Kind.DECODE;
+            case REFUSED -> ErrorLog.Kind.VALIDATION;
+            case FAILED -> ErrorLog.Kind.INTERNAL;
+        }, object, error);
     }
 
     /** The adapter this agent polls; set once, before the agent starts. */

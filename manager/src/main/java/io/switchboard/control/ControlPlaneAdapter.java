@@ -77,12 +77,21 @@ public final class ControlPlaneAdapter implements FragmentHandler
         catch (final RejectedUpdateException ex)
         {
             reject(ex.getMessage());
-            listener.onRejected(inListener, ex.object(), ex.getMessage());
+            listener.onRejected(inListener ? DesiredStateListener.Rejection.REFUSED :
+                DesiredStateListener.Rejection.UNDECODABLE, ex.object(), ex.getMessage());
         }
         catch (final RuntimeException ex)
         {
-            reject("malformed message: " + ex);
-            listener.onRejected(inListener, "message", "malformed message: " + ex);
+            if (inListener)
+            {
+                reject("failed to apply an update: " + ex);
+                listener.onRejected(DesiredStateListener.Rejection.FAILED, "update", "failed to apply: " + ex);
+            }
+            else
+            {
+                reject("malformed message: " + ex);
+                listener.onRejected(DesiredStateListener.Rejection.UNDECODABLE, "message", "malformed message: " + ex);
+            }
         }
         finally
         {

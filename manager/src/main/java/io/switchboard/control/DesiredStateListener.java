@@ -28,11 +28,19 @@ public interface DesiredStateListener
     {
     }
 
-    /**
-     * An update was refused: {@code decoded} false when it could not be read off the wire, true when it was read and
-     * this listener refused the object; {@code object} names it as well as is known, {@code error} says why.
-     */
-    default void onRejected(final boolean decoded, final String object, final String error)
+    /** Why an update was not applied. */
+    enum Rejection
+    {
+        /** It could not be read off the wire. */
+        UNDECODABLE,
+        /** It was read and the listener refused the object ({@link RejectedUpdateException}). */
+        REFUSED,
+        /** The listener failed on it otherwise (a bug, or the datapath failing underneath). */
+        FAILED
+    }
+
+    /** An update was not applied: why, the object as well as it is known, and the error. */
+    default void onRejected(final Rejection rejection, final String object, final String error)
     {
     }
 }

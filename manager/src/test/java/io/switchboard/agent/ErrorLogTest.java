@@ -33,7 +33,7 @@ class ErrorLogTest
         final var counter = (io.prometheus.metrics.model.snapshots.CounterSnapshot)errors.metrics().collect().get(0);
         assertThat(counter.getMetadata().getName()).isEqualTo("switchboard_errors");
         assertThat(counter.getDataPoints()).extracting(point -> point.getLabels().get("kind") + "=" + point.getValue())
-            .containsExactlyInAnyOrder("decode=1.0", "validation=2.0", "program=1.0");
+            .containsExactlyInAnyOrder("decode=1.0", "validation=2.0", "program=1.0", "internal=0.0");
         assertThat(errors.entries()).as("two kept: the program error was seen least recently")
             .extracting(ErrorLog.Entry::subject, ErrorLog.Entry::count)
             .containsExactly(org.assertj.core.groups.Tuple.tuple("message", 1L),
@@ -78,5 +78,19 @@ class ErrorLogTest
         assertThat(errors.writeIfDue(System.nanoTime() + 2 * SECOND)).isZero();
 
         assertThat(log).singleElement().asString().contains("writing the error log", ErrorLog.FILE);
+    }
+
+    @Test
+    void aRowThisReaderCannotTakeIsLeftOutNotTheWholeLog() throws Exception
+    {
+        final Path file = Files.writeString(directory.resolve(ErrorLog.FILE), """
+            [ {"kind": "quota", "subject": "s", "error": "a kind from a newer agent", "count": 1,
+               "firstSeen": "2026-12-08T01:00:00Z", "lastSeen": "2026-12-08T01:00:00Z"},
+              {"kind": "decode", "subject": "message", "error": "no count"},
+              {"kind": "decode", "subject": "message", "error": "truncated: 3 bytes", "count": 2,
+               "firstSeen": "2026-12-08T01:00:00Z", "lastSeen": "2026-12-08T01:00:01Z"} ]
+            """);
+
+        assertThat(ErrorLog.read(file)).singleElement().extracting(ErrorLog.Entry::error).isEqualTo("truncated: 3 bytes");
     }
 }

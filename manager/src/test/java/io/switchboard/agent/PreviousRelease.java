@@ -58,30 +58,51 @@ final class PreviousRelease
     }
 
     /**
-     * Why the previous release cannot run on this kernel ({@code jar}'s own {@code switchboard doctor}: its lines
-     * naming what the kernel lacks), or empty when it can. A kernel it refuses has nothing to upgrade from.
+     * Why the previous release cannot run on this kernel ({@code jar}'s own {@code switchboard doctor -o json}: not
+     * ok, and its problems), or empty when it can. A kernel it refuses has nothing to upgrade from. Its verdict, not
+     * its lines: a release that does without a missing feature says so in lines that also begin "kernel lacks".
      */
     static String kernelRefusal(final Path jar) throws IOException
     {
         final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        final Process doctor = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-jar",
-            jar.toString(), "doctor").redirectErrorStream(true).start();
-        final String output = new String(doctor.getInputStream().readAllBytes());
+        final Path output = Files.createTempFile("switchboard-previous-doctor", ".json");
         try
         {
+            final Process doctor = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-jar",
+                jar.toString(), "doctor", "-o", "json").redirectErrorStream(true).redirectOutput(output.toFile()).start();
             if (!doctor.waitFor(5, TimeUnit.MINUTES))
             {
                 doctor.destroyForcibly();
-                throw new IllegalStateException("the previous release's doctor did not finish:\n" + output);
+                throw new IllegalStateException("the previous release's doctor did not finish:\n" +
+                    Files.readString(output));
             }
+            final String text = Files.readString(output);
+            final com.fasterxml.jackson.databind.JsonNode verdict;
+            try
+            {
+                verdict = new com.fasterxml.jackson.databind.ObjectMapper().readTree(text.substring(text.indexOf('{')));
+            }
+            catch (final RuntimeException | IOException ex)
+            {
+                throw new IllegalStateException("the previous release's doctor printed no verdict:\n" + text, ex);
+            }
+            if (verdict.path("ok").asBoolean(false))
+            {
+                return "";
+            }
+            final List<String> problems = new java.util.ArrayList<>();
+            verdict.path("problems").forEach(problem -> problems.add(problem.asText()));
+            return String.join("; ", problems);
         }
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted: the previous release's doctor", ex);
         }
-        return String.join("; ", output.lines().map(String::strip).filter(line -> line.startsWith("kernel lacks"))
-            .toList());
+        finally
+        {
+            Files.deleteIfExists(output);
+        }
     }
 
     /**

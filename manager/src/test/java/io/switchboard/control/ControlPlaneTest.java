@@ -123,9 +123,9 @@ public class ControlPlaneTest
         assertThat(adapter.rejected()).isEqualTo(bad.size() + 1);
         // errors as data: what could not be read is told apart from an object the listener refused
         assertThat(listener.rejections).hasSize(bad.size() + 1);
-        assertThat(listener.rejections.subList(0, bad.size())).allMatch(line -> line.startsWith("undecoded "));
+        assertThat(listener.rejections.subList(0, bad.size())).allMatch(line -> line.startsWith("UNDECODABLE "));
         assertThat(listener.rejections.getLast()).isEqualTo(
-            "decoded SERVICE default/refused: SERVICE default/refused: spec: refused by the test's listener");
+            "REFUSED SERVICE default/refused: SERVICE default/refused: spec: refused by the test's listener");
         assertThat(errorLog).as("one log line per distinct error").doesNotHaveDuplicates()
             .anyMatch(line -> line.contains("unknown schema id 4243"))
             .anyMatch(line -> line.contains("schema version 99 is newer than this agent's 1"))

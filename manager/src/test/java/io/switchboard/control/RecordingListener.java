@@ -13,7 +13,7 @@ public final class RecordingListener implements DesiredStateListener
     public final List<String> events = new ArrayList<>();
     public final List<HasMetadata> objects = new ArrayList<>();
 
-    /** What {@link #onRejected} was told: "decoded|undecoded OBJECT: ERROR". */
+    /** What {@link #onRejected} was told: "REJECTION OBJECT: ERROR". */
     public final List<String> rejections = new ArrayList<>();
 
     /** Objects of this name are refused, as a model refuses a field it cannot take. */
@@ -51,8 +51,8 @@ public final class RecordingListener implements DesiredStateListener
     }
 
     @Override
-    public void onRejected(final boolean decoded, final String object, final String error)
+    public void onRejected(final Rejection rejection, final String object, final String error)
     {
-        rejections.add((decoded ? "decoded " : "undecoded ") + object + ": " + error);
+        rejections.add(rejection + " " + object + ": " + error);
     }
 }
