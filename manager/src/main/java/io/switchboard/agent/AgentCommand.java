@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.log.Log;
 import io.aeron.Aeron;
 import io.aeron.Publication;
 import io.aeron.Subscription;
@@ -292,7 +293,7 @@ public final class AgentCommand implements Callable<Integer>
             }
 
             final AgentRunner runner = new AgentRunner(new AdaptiveIdleStrategy(),
-                error -> log.accept("agent error: " + error), null, agent);
+                error -> log.accept(Log.error("agent error: " + error)), null, agent);
             resources.add(runner);
             AgentRunner.startOnThread(runner);
 
@@ -360,16 +361,16 @@ public final class AgentCommand implements Callable<Integer>
         final PrintWriter err = spec.commandLine().getErr();
         for (final String problem : report.problems())
         {
-            err.println(stamp(problem));
+            err.println(stamp(Log.error(problem)));
         }
         for (final KernelRequirements.Check fallback : report.fallbacks())
         {
-            err.println(stamp(fallback.line()));
+            err.println(stamp(Log.warn(fallback.line())));
         }
         if (!report.missing().isEmpty())
         {
-            err.println(stamp("the datapath cannot run on Linux " + System.getProperty("os.version") +
-                "; nothing was changed ('switchboard doctor' shows every feature)"));
+            err.println(stamp(Log.error("the datapath cannot run on Linux " + System.getProperty("os.version") +
+                "; nothing was changed ('switchboard doctor' shows every feature)")));
         }
         err.flush();
         return !report.missing().isEmpty();
@@ -401,8 +402,8 @@ public final class AgentCommand implements Callable<Integer>
             return;
         }
         programmer.closeNodePort(0);
-        log("warning: DNS on " + dnsListen + " is reachable from outside the node: only the first --node-ip of its "
-            + "family is closed to the outside (give --dns-listen that address)");
+        log(Log.warn("DNS on " + dnsListen + " is reachable from outside the node: only the first --node-ip of its "
+            + "family is closed to the outside (give --dns-listen that address)"));
     }
 
     /** {@code --dns-listen}: a concrete address, as it is the DNS Service's endpoint. */
@@ -498,7 +499,7 @@ public final class AgentCommand implements Callable<Integer>
             final byte[] mac = null == iface ? null : iface.getHardwareAddress();
             if (null == mac || mac.length != 6)
             {
-                log("--xdp-iface " + name + ": no Ethernet address, LoadBalancer addresses are not announced on it");
+                log(Log.warn("--xdp-iface " + name + ": no Ethernet address, LoadBalancer addresses are not announced on it"));
                 continue;
             }
             announcing.put(Interfaces.index(name), mac);
@@ -561,6 +562,7 @@ public final class AgentCommand implements Callable<Integer>
         return addresses;
     }
 
+    /** The agent's log: one line each, {@code <time> <LEVEL> switchboard: <message>} ({@link Log}). */
     static void log(final String message)
     {
         System.err.println(stamp(message));
@@ -568,6 +570,7 @@ public final class AgentCommand implements Callable<Integer>
 
     private static String stamp(final String message)
     {
-        return Instant.now() + " switchboard: " + message;
+        final String level = Log.level(message);
+        return Instant.now() + " " + level + " ".repeat(6 - level.length()) + "switchboard: " + Log.text(message);
     }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.log.Log;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -276,7 +277,7 @@ public final class AgentHttpServer implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
-            log.accept("health check nodePorts: " + ex.getMessage());
+            log.accept(Log.warn("health check nodePorts: " + ex.getMessage()));
         }
     }
 

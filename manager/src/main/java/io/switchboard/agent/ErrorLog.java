@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.log.Log;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -143,7 +144,7 @@ public final class ErrorLog
             if (!String.valueOf(ex.getMessage()).equals(lastWriteError))
             {
                 lastWriteError = String.valueOf(ex.getMessage());
-                log.accept(lastWriteError + ": " + ex.getCause());
+                log.accept(Log.warn(lastWriteError + ": " + ex.getCause()));
             }
             return 0;
         }

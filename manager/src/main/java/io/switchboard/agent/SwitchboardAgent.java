@@ -1,5 +1,6 @@
 package io.switchboard.agent;
 
+import io.switchboard.log.Log;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -247,7 +248,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
                 }
                 catch (final RejectedUpdateException ex)
                 {
-                    log.accept("restoring " + ex.getMessage());
+                    log.accept(Log.warn("restoring " + ex.getMessage()));
                 }
             }
         }
@@ -500,7 +501,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         failedPorts.put(key, new FailedPort(attempts, nowNs + delayNs, error));
         if (null == before || !before.error().equals(error))
         {
-            log.accept("programming " + key + " failed, the rest goes on; retrying with backoff: " + error);
+            log.accept(Log.warn("programming " + key + " failed, the rest goes on; retrying with backoff: " + error));
         }
     }
 
@@ -547,7 +548,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
                     }
                     catch (final RuntimeException ex)
                     {
-                        log.accept("attaching to pod interface " + device + ": " + ex.getMessage());
+                        log.accept(Log.warn("attaching to pod interface " + device + ": " + ex.getMessage()));
                     }
                 }
             }
@@ -644,7 +645,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             pendingLoadBalancers.put(name, new PendingLoadBalancer(source, kind, original, reason));
         if (null != reason && (null == previous || !previous.reason().equals(reason)))
         {
-            log.accept("Service " + name + ": no LoadBalancer address, stays pending: " + reason);
+            log.accept(Log.warn("Service " + name + ": no LoadBalancer address, stays pending: " + reason));
         }
         else if (null == reason && null != previous)
         {
@@ -663,7 +664,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             }
             catch (final RejectedUpdateException ex)
             {
-                log.accept("retrying a pending LoadBalancer: " + ex.getMessage());
+                log.accept(Log.warn("retrying a pending LoadBalancer: " + ex.getMessage()));
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.switchboard.control;
 
+import io.switchboard.log.Log;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
@@ -216,7 +217,7 @@ public final class ControlPlaneAdapter implements FragmentHandler
         final Long previous = distinctErrors.merge(error, 1L, Long::sum);
         if (previous == 1L)
         {
-            errorLog.accept(error);
+            errorLog.accept(Log.warn(error));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.switchboard.dns;
 
+import io.switchboard.log.Log;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
@@ -356,7 +357,7 @@ public final class DnsServer implements AutoCloseable
     {
         if (loggedErrors.size() < MAX_LOGGED_ERRORS && loggedErrors.add(message))
         {
-            log.accept("dns: " + message);
+            log.accept(Log.warn("dns: " + message));
         }
     }
 

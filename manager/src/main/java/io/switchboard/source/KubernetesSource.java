@@ -1,5 +1,6 @@
 package io.switchboard.source;
 
+import io.switchboard.log.Log;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -178,8 +179,8 @@ public final class KubernetesSource implements Agent
             if (0 == restartAtNs)
             {
                 restartAtNs = now + restartBackoffNs;
-                log.accept("kubernetes: the " + gaveUpResource + " informer gave up (" + rootMessage(error) +
-                    "); new informers in " + TimeUnit.NANOSECONDS.toMillis(restartBackoffNs) + " ms");
+                log.accept(Log.warn("kubernetes: the " + gaveUpResource + " informer gave up (" + rootMessage(error) +
+                    "); new informers in " + TimeUnit.NANOSECONDS.toMillis(restartBackoffNs) + " ms"));
                 return work + 1;
             }
             if (now - restartAtNs >= 0)
@@ -221,7 +222,7 @@ public final class KubernetesSource implements Agent
         if (0 == notWatchingSinceNs)
         {
             notWatchingSinceNs = now;
-            log.accept("kubernetes: a watch is down; following changes again once it is back");
+            log.accept(Log.warn("kubernetes: a watch is down; following changes again once it is back"));
         }
     }
 

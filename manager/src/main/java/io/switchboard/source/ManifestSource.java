@@ -1,5 +1,6 @@
 package io.switchboard.source;
 
+import io.switchboard.log.Log;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.KubernetesList;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -80,7 +81,7 @@ public final class ManifestSource implements Agent
         }
         catch (final IOException ex)
         {
-            log.accept("manifests: cannot read " + directory + ": " + ex.getMessage());
+            log.accept(Log.warn("manifests: cannot read " + directory + ": " + ex.getMessage()));
             return fingerprint;
         }
         return files;
@@ -106,8 +107,8 @@ public final class ManifestSource implements Agent
             }
             catch (final RuntimeException | IOException ex)
             {
-                log.accept("manifests: " + file + ": " + firstLine(ex.getMessage()) +
-                    " (keeping its last good objects)");
+                log.accept(Log.warn("manifests: " + file + ": " + firstLine(ex.getMessage()) +
+                    " (keeping its last good objects)"));
                 objects.addAll(lastGood.getOrDefault(file, List.of()));
             }
         }

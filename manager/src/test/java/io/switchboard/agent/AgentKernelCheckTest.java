@@ -66,9 +66,10 @@ class AgentKernelCheckTest
         assertThat(exit).as("refused for bpf_redirect_neigh alone").isEqualTo(1);
         final String[] lines = err.toString().split("\n");
         assertThat(lines).hasSize(3);
-        assertThat(lines[0]).endsWith("kernel lacks helper bpf_redirect_neigh for sched_cls (needs Linux 5.10+)");
-        assertThat(lines[1]).contains("kernel lacks helper bpf_xdp_adjust_meta for xdp (needs Linux 4.15+): " +
-            "sb_xdp hands generated replies to tc unmarked");
+        assertThat(lines[0]).endsWith(" ERROR switchboard: kernel lacks helper bpf_redirect_neigh for sched_cls " +
+            "(needs Linux 5.10+)");
+        assertThat(lines[1]).contains(" WARN  switchboard: kernel lacks helper bpf_xdp_adjust_meta for xdp " +
+            "(needs Linux 4.15+): sb_xdp hands generated replies to tc unmarked");
         assertThat(lines[2]).contains("the datapath cannot run on Linux");
         assertThat(directory.resolve("pins")).doesNotExist();
     }

@@ -288,7 +288,7 @@ class SwitchboardAgentTest
                 agent.doWork(); // retries come and fail meanwhile (100 ms, 200 ms, ...)
             }
             assertThat(programmer.frontends(c)).isEmpty();
-            assertThat(log.stream().filter(line -> line.startsWith("programming default/c:http/TCP failed")))
+            assertThat(log.stream().filter(line -> line.startsWith("WARN programming default/c:http/TCP failed")))
                 .as("logged once, however often retried").singleElement().asString()
                 .contains("service ids are in use");
             assertThat(agent.status().failingServicePorts()).isEqualTo(1);

@@ -1,5 +1,6 @@
 package io.switchboard.source;
 
+import io.switchboard.log.Log;
 import io.aeron.Aeron;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -158,7 +159,7 @@ class KubernetesSourceTest
                 pumpUntil(source, adapter::poll,
                     () -> listener.events.contains("delete KUBERNETES SERVICE default/web"));
                 assertThat(dispatcher.gone).as("watches answered 410 Gone").isPositive();
-                assertThat(log).contains("kubernetes: a watch is down; following changes again once it is back");
+                assertThat(log).contains(Log.warn("kubernetes: a watch is down; following changes again once it is back"));
                 assertThat(listener.events).noneMatch(e -> e.startsWith("upsert "));
                 pumpUntil(source, adapter::poll, source::watching);
                 assertThat(source.snapshots()).as("nothing listed everything again").isEqualTo(1);
@@ -257,7 +258,7 @@ class KubernetesSourceTest
             try
             {
                 pumpUntil(source, adapter::poll, () -> source.restarts() >= 2);
-                assertThat(log).anyMatch(line -> line.startsWith("kubernetes: the ") && line.contains(" gave up ("));
+                assertThat(log).anyMatch(line -> line.startsWith("WARN kubernetes: the ") && line.contains(" gave up ("));
                 assertThat(source.snapshots()).isZero();
                 assertThat(source.watching()).isFalse();
                 Thread.sleep(150);
