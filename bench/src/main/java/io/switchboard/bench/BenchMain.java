@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
@@ -220,10 +221,65 @@ public final class BenchMain
             sorted[Math.min(sorted.length - 1, (int)Math.ceil(0.99 * sorted.length) - 1)]);
         System.out.printf(Locale.ROOT, "   one change: median %.3f ms of %d%n", DatapathCost.median(millis),
             changes);
+        if (dataplane instanceof ProgrammerDataplane programmed)
+        {
+            cliWallTimes(report, programmed.pins(), services);
+        }
         if (services == config.services().getLast())
         {
             report.notes.add(system + ": " + dataplane.note() + (dataplane instanceof SwitchboardDataplane sb
                 ? "; XDP mode " + sb.xdpMode() : ""));
+        }
+    }
+
+    /**
+     * Issue 13's {@code cli_ms}: what an operator waits for {@code bin/switchboard get services} and {@code get stats}
+     * against a datapath holding {@code services} services (the switchboard system's pins; no agent: {@code --agent
+     * off}, an empty state directory), one warm-up call (it also makes the CLI's ahead-of-time cache), then the
+     * median of 5, output discarded.
+     */
+    private static void cliWallTimes(final Report report, final Path pins, final int services)
+    {
+        final Path state = Path.of(System.getProperty("java.io.tmpdir"), "sb-bench-cli-state-" + ProcessHandle.current().pid());
+        for (final String command : List.of("get services", "get stats"))
+        {
+            final List<String> argv = new ArrayList<>(List.of(Path.of("bin", "switchboard").toString()));
+            argv.addAll(List.of(command.split(" ")));
+            argv.addAll(List.of("--agent", "off", "--bpffs-dir", pins.toString(), "--state-dir", state.toString()));
+            final double[] millis = new double[5];
+            for (int run = -1; run < millis.length; run++)
+            {
+                final long start = System.nanoTime();
+                try
+                {
+                    final Process process = new ProcessBuilder(argv).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                    if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0)
+                    {
+                        process.destroyForcibly();
+                        report.notes.add("cli: " + String.join(" ", argv) + " failed (exit " +
+                            (process.isAlive() ? "none" : process.exitValue()) + ")");
+                        return;
+                    }
+                }
+                catch (final IOException ex)
+                {
+                    report.notes.add("cli: " + String.join(" ", argv) + ": " + ex.getMessage());
+                    return;
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                if (run >= 0)
+                {
+                    millis[run] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+            final double median = DatapathCost.median(millis);
+            report.cliMillis.computeIfAbsent(command, k -> new java.util.TreeMap<>()).put(services, median);
+            System.out.printf(Locale.ROOT, "   cli %s: %.0f ms (median of 5)%n", command, median);
         }
     }
 

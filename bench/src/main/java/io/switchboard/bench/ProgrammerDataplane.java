@@ -54,6 +54,12 @@ final class ProgrammerDataplane implements DataplaneUnderTest
         this.pins = Path.of("/sys/fs/bpf", "sb-bench-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
     }
 
+    /** Where the datapath is pinned (what {@code switchboard get --bpffs-dir} reads). */
+    Path pins()
+    {
+        return pins;
+    }
+
     @Override
     public String name()
     {

@@ -73,6 +73,8 @@ final class Report
     final Map<String, Map<Integer, Double>> datapathMpps = new LinkedHashMap<>();
     /** How {@link #datapathMpps} was measured ({@link DatapathMpps#method()}); null: not measured. */
     String datapathMppsMethod;
+    /** Per CLI command, per number of services: median wall time of {@code bin/switchboard} (ms). */
+    final Map<String, Map<Integer, Double>> cliMillis = new LinkedHashMap<>();
     final List<JmhSuite.Score> jmh = new ArrayList<>();
     final List<String> notes = new ArrayList<>();
 
@@ -166,6 +168,7 @@ final class Report
         }
         out.append("},\n");
         out.append("  \"datapath_mpps\": ").append(datapathMpps.isEmpty() ? "null" : nested(datapathMpps)).append(",\n");
+        out.append("  \"cli_ms\": ").append(cliMillis.isEmpty() ? "null" : nested(cliMillis)).append(",\n");
         out.append("  \"datapath_mpps_method\": ").append(datapathMppsMethod == null ? "null" : str(datapathMppsMethod))
             .append(",\n");
         out.append("  \"connect_latency_10k_us\": {");
@@ -507,6 +510,22 @@ final class Report
                 out.append("| ").append(name.replace('_', ' ')).append(" |");
                 flowCounts.forEach(n -> out.append(' ').append(values.get(n) == null ? "–"
                     : String.format(Locale.ROOT, "%.2f", values.get(n))).append(" |"));
+                out.append('\n');
+            });
+        }
+        if (!cliMillis.isEmpty())
+        {
+            out.append("\nCLI wall time, `bin/switchboard` against the switchboard system's pins (`--agent off`), median " +
+                "of 5 after one warm-up (ms):\n\n| command |");
+            final List<Integer> counts = cliMillis.values().stream().flatMap(m -> m.keySet().stream()).distinct()
+                .sorted().toList();
+            counts.forEach(n -> out.append(String.format(Locale.ROOT, " %,d services |", n)));
+            out.append("\n| --- |").append(" ---: |".repeat(counts.size())).append('\n');
+            cliMillis.forEach((command, values) ->
+            {
+                out.append("| `").append(command).append("` |");
+                counts.forEach(n -> out.append(' ').append(values.get(n) == null ? "–"
+                    : String.format(Locale.ROOT, "%.0f", values.get(n))).append(" |"));
                 out.append('\n');
             });
         }

@@ -160,7 +160,12 @@ class ReportTest
     void datapathMppsHasOneEntryPerCaseAndFlowCountAndIsNullWhenNotMeasured()
     {
         final Report report = sample();
-        assertThat(report.json()).contains("\"datapath_mpps\": null,", "\"datapath_mpps_method\": null,");
+        assertThat(report.json()).contains("\"datapath_mpps\": null,", "\"datapath_mpps_method\": null,",
+            "\"cli_ms\": null,");
+        report.cliMillis.put("get services", new java.util.TreeMap<>(java.util.Map.of(1000, 412.0, 10_000, 655.5)));
+        assertThat(report.json()).contains("\"cli_ms\": {\"get services\": {\"1000\": 412, \"10000\": 655.5}},");
+        assertThat(report.markdown()).contains("| command | 1,000 services | 10,000 services |",
+            "| `get services` | 412 | 656 |");
         for (final String name : DatapathMpps.CASES)
         {
             report.datapathMpps.put(name, new java.util.TreeMap<>(java.util.Map.of(1, 4.5, 100_000, 3.25)));
