@@ -59,11 +59,11 @@ final class SwitchboardMaps implements AutoCloseable
     {
         // bench.datapath.object: another build of the datapath with the same ABI (e.g. before and after a change)
         final String other = System.getProperty("bench.datapath.object", "");
-        final BpfObject object = other.isBlank() ? DatapathLoadOptions.open(DatapathAbi.OBJECT_RESOURCE)
+        final BpfObject object = other.isBlank() ? BpfObject.openResource(DatapathAbi.OBJECT_RESOURCE)
             : BpfObject.open(java.nio.file.Path.of(other));
         try
         {
-            DatapathLoadOptions.thisKernel().applyTo(object);
+            DatapathLoadOptions.thisKernel().applyTo(object); // either build: the options are set once, here
             if (conntrackEntries > 0)
             {
                 object.maxEntries(DatapathAbi.CONNTRACK, conntrackEntries);

@@ -95,7 +95,6 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
     private final Set<ServicePortKey> pending = new LinkedHashSet<>();
     private final Map<ServicePortKey, FailedPort> failedPorts = new HashMap<>();
     private ErrorLog errors = new ErrorLog(null, ErrorLog.CAPACITY, line -> { });
-    private long programFailures;
     private final Map<SourceKind, Set<ObjectRef>> known = new EnumMap<>(SourceKind.class);
     private final Map<SourceKind, Snapshot> snapshots = new EnumMap<>(SourceKind.class);
     private ControlPlaneAdapter adapter;
@@ -299,7 +298,7 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
             work += programmer.deleteRetiredBackends(System.nanoTime());
         }
         work += errors.writeIfDue(nowNs);
-        if (synced && (flushed > 0 || programFailures != statusProgramFailures || (null != adapter &&
+        if (synced && (flushed > 0 || errors.count(ErrorLog.Kind.PROGRAM) != statusProgramFailures || (null != adapter &&
             (adapter.applied() != statusApplied || adapter.rejected() != statusRejected))))
         {
             publishStatus();
@@ -349,10 +348,10 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
         statusRejected = null == adapter ? 0 : adapter.rejected();
         // the service-port labels are the live map the agent keeps per change: nothing here grows with the cluster
         // but the health checks (Local-policy LoadBalancers only)
-        statusProgramFailures = programFailures;
+        statusProgramFailures = errors.count(ErrorLog.Kind.PROGRAM);
         status = new AgentStatus(synced, lastUpdated, statusApplied, statusRejected,
             programmer.programmedCount(), lastSyncDurationNs, lastUpdateLatencyNs, statusServicePortsView,
-            List.copyOf(healthChecks.values()), programFailures, failedPorts.size());
+            List.copyOf(healthChecks.values()), statusProgramFailures, failedPorts.size());
     }
 
     /** Keeps the status maps of one service port current: its svc_ids' labels and its health check. */
@@ -492,7 +491,6 @@ public final class SwitchboardAgent implements Agent, DesiredStateListener
      */
     private void failed(final ServicePortKey key, final RuntimeException ex, final long nowNs)
     {
-        programFailures++;
         errors.record(ErrorLog.Kind.PROGRAM, "Service port " + key, String.valueOf(ex.getMessage()));
         final FailedPort before = failedPorts.get(key);
         final int attempts = null == before ? 1 : before.attempts() + 1;

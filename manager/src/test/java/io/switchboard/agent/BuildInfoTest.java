@@ -11,11 +11,7 @@ class BuildInfoTest
     @Test
     void aBuildFromAGitCheckoutNamesItsCommitAndWhetherItsTreeHadChanges()
     {
-        final Attributes main = new Attributes();
-        main.putValue("Implementation-Version", "0.1.0-SNAPSHOT");
-        main.putValue("Switchboard-Commit", "64f59fd1a2b3");
-        main.putValue("Switchboard-Commit-Time", "2026-12-02T17:05:00Z");
-        main.putValue("Switchboard-Dirty", "true");
+        final Attributes main = manifest("64f59fd1a2b3", "2026-12-02T17:05:00Z", "true");
 
         assertThat(BuildInfo.of(main)).hasToString(
             "switchboard 0.1.0-SNAPSHOT (commit 64f59fd1a2b3 of 2026-12-02T17:05:00Z, with uncommitted changes)");
@@ -24,13 +20,20 @@ class BuildInfoTest
     @Test
     void aBuildWithoutGitSaysSoInsteadOfPrintingMavensPlaceholders()
     {
-        final Attributes main = new Attributes();
-        main.putValue("Implementation-Version", "0.1.0-SNAPSHOT");
-        main.putValue("Switchboard-Commit", "${git.commit.id.abbrev}");
-        main.putValue("Switchboard-Commit-Time", "${git.commit.time}");
-        main.putValue("Switchboard-Dirty", "${git.dirty}");
+        final Attributes main = manifest("${git.commit.id.abbrev}", "${git.commit.time}", "${git.dirty}");
 
         assertThat(BuildInfo.of(main)).hasToString("switchboard 0.1.0-SNAPSHOT (no commit recorded)");
         assertThat(BuildInfo.of(main).commit()).isNull();
+    }
+
+    /** A manifest's main attributes as the build writes them. */
+    private static Attributes manifest(final String commit, final String commitTime, final String dirty)
+    {
+        final Attributes main = new Attributes();
+        main.putValue("Implementation-Version", "0.1.0-SNAPSHOT");
+        main.putValue("Switchboard-Commit", commit);
+        main.putValue("Switchboard-Commit-Time", commitTime);
+        main.putValue("Switchboard-Dirty", dirty);
+        return main;
     }
 }
